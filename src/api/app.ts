@@ -1,0 +1,52 @@
+import type { Client } from '@temporalio/client';
+import express, { type Express } from 'express';
+import type { Redis } from 'ioredis';
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import { requireApiKey } from './auth';
+import { ProblemError, problemHandler } from './problem';
+import { adminRouter } from './routes/admin';
+import { plansRouter, productsRouter } from './routes/catalog';
+import { customersRouter } from './routes/customers';
+import { healthRouter } from './routes/health';
+import { invoicesRouter } from './routes/invoices';
+import { subscriptionsRouter } from './routes/subscriptions';
+
+export interface AppDeps {
+  readonly pool: Pool;
+  readonly redis: Redis;
+  readonly temporal: Client;
+  readonly logger: Logger;
+  readonly adminToken: string;
+  readonly taskQueue: string;
+  readonly temporalUiUrl: string;
+  readonly now?: () => Date;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const { pool } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(pinoHttp({ logger: deps.logger, autoLogging: { ignore: (req) => req.url === '/healthz' } }));
+  app.use(express.json({ limit: '1mb' }));
+
+  app.use(healthRouter(deps));
+  app.use('/v1/admin', adminRouter(pool, deps.adminToken));
+
+  const v1 = express.Router();
+  v1.use(requireApiKey(pool));
+  v1.use('/products', productsRouter(pool));
+  v1.use('/plans', plansRouter(pool));
+  v1.use('/customers', customersRouter(pool));
+  v1.use('/subscriptions', subscriptionsRouter(deps));
+  v1.use('/invoices', invoicesRouter(pool));
+  app.use('/v1', v1);
+
+  app.use((req) => {
+    throw new ProblemError('notFound', `No route for ${req.method} ${req.path}`, { field: 'path' });
+  });
+  app.use(problemHandler(deps.logger));
+  return app;
+}

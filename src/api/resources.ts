@@ -1,0 +1,121 @@
+/** Database rows → API objects (Stripe-shaped: `id`, `object`, snake_case, ISO-8601 UTC instants). */
+
+const iso = (value: Date | null): string | null => (value === null ? null : value.toISOString());
+
+export interface ProductRow {
+  id: string;
+  name: string;
+  description: string | null;
+  active: boolean;
+  metadata: Record<string, string>;
+  created_at: Date;
+}
+export const productResource = (row: ProductRow) => ({
+  id: row.id,
+  object: 'product' as const,
+  name: row.name,
+  description: row.description,
+  active: row.active,
+  metadata: row.metadata,
+  created_at: iso(row.created_at),
+});
+
+export interface PlanRow {
+  id: string;
+  product_id: string;
+  nickname: string | null;
+  currency: string;
+  amount_minor: number;
+  billing_interval: 'month' | 'year';
+  interval_count: number;
+  active: boolean;
+  metadata: Record<string, string>;
+  created_at: Date;
+}
+export const planResource = (row: PlanRow) => ({
+  id: row.id,
+  object: 'plan' as const,
+  product: row.product_id,
+  nickname: row.nickname,
+  currency: row.currency,
+  amount: row.amount_minor,
+  interval: row.billing_interval,
+  interval_count: row.interval_count,
+  active: row.active,
+  metadata: row.metadata,
+  created_at: iso(row.created_at),
+});
+
+export interface CustomerRow {
+  id: string;
+  external_id: string | null;
+  email: string | null;
+  name: string | null;
+  metadata: Record<string, string>;
+  created_at: Date;
+}
+export const customerResource = (row: CustomerRow) => ({
+  id: row.id,
+  object: 'customer' as const,
+  external_id: row.external_id,
+  email: row.email,
+  name: row.name,
+  metadata: row.metadata,
+  created_at: iso(row.created_at),
+});
+
+export interface SubscriptionRow {
+  id: string;
+  customer_id: string;
+  plan_id: string;
+  status: string;
+  workflow_id: string;
+  billing_anchor: Date;
+  current_period_start: Date;
+  current_period_end: Date;
+  canceled_at: Date | null;
+  cancellation_reason: string | null;
+  metadata: Record<string, string>;
+  created_at: Date;
+}
+export const subscriptionResource = (row: SubscriptionRow) => ({
+  id: row.id,
+  object: 'subscription' as const,
+  customer: row.customer_id,
+  plan: row.plan_id,
+  status: row.status,
+  billing_cycle_anchor: iso(row.billing_anchor),
+  current_period_start: iso(row.current_period_start),
+  current_period_end: iso(row.current_period_end),
+  canceled_at: iso(row.canceled_at),
+  cancellation_reason: row.cancellation_reason,
+  metadata: row.metadata,
+  created_at: iso(row.created_at),
+  workflow_id: row.workflow_id,
+});
+
+export interface InvoiceRow {
+  id: string;
+  customer_id: string;
+  subscription_id: string;
+  status: string;
+  currency: string;
+  period_start: Date;
+  period_end: Date;
+  subtotal_minor: number;
+  total_minor: number;
+  created_at: Date;
+}
+export const invoiceResource = (row: InvoiceRow) => ({
+  id: row.id,
+  object: 'invoice' as const,
+  customer: row.customer_id,
+  subscription: row.subscription_id,
+  status: row.status,
+  currency: row.currency,
+  period_start: iso(row.period_start),
+  period_end: iso(row.period_end),
+  subtotal: row.subtotal_minor,
+  total: row.total_minor,
+  created_at: iso(row.created_at),
+});

@@ -1,0 +1,41 @@
+import { Client, Connection } from '@temporalio/client';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../config/env';
+import { createLogger } from '../config/logger';
+import { createPool } from '../db/pool';
+import { createApp } from './app';
+
+/** API process entry point: config → connections → HTTP server, and a clean stop on SIGINT/SIGTERM. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, 'ledgerline-api');
+  const pool = createPool(config.DATABASE_URL);
+  const redis = new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2 });
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const app = createApp({
+    pool,
+    redis,
+    temporal,
+    logger,
+    adminToken: config.ADMIN_TOKEN,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    temporalUiUrl: config.TEMPORAL_UI_URL,
+  });
+  const server = app.listen(config.HTTP_PORT, config.HTTP_HOST, () => {
+    logger.info({ host: config.HTTP_HOST, port: config.HTTP_PORT }, 'API listening');
+  });
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'stopping API');
+    server.close(() => {
+      void Promise.allSettled([pool.end(), redis.quit(), connection.close()]).then(() => process.exit(0));
+    });
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
