@@ -1,7 +1,8 @@
-import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
+import { SearchAttributes } from '../../src/workflows/contracts';
 
 function executable(envName: string, hint: string): string {
   const path = process.env[envName];
@@ -11,9 +12,12 @@ function executable(envName: string, hint: string): string {
   return path;
 }
 
-/** The official Java time-skipping server, installed by scripts/bootstrap/test-server.sh; never downloaded. */
-export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
-  return TestWorkflowEnvironment.createTimeSkipping({
+/**
+ * The official Java time-skipping server, installed by scripts/bootstrap/test-server.sh; never downloaded.
+ * It starts with no custom search attributes, and workflows upsert SubscriptionStatus, so register ours.
+ */
+export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: {
       executable: {
         type: 'existing-path',
@@ -21,6 +25,12 @@ export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
       },
     },
   });
+  const keyword = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(Object.values(SearchAttributes).map((key) => [key.name, keyword])),
+  });
+  return env;
 }
 
 /** The Temporal CLI dev server (real visibility, search attributes, updates), on a free port, in memory. */
@@ -32,12 +42,7 @@ export function createDevServerEnv(): Promise<TestWorkflowEnvironment> {
         path: executable('TEMPORAL_CLI_PATH', 'scripts/bootstrap/temporal-cli.sh'),
       },
       ip: '127.0.0.1',
-      searchAttributes: [
-        defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD),
-        defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD),
-        defineSearchAttributeKey('PlanId', SearchAttributeType.KEYWORD),
-        defineSearchAttributeKey('SubscriptionStatus', SearchAttributeType.KEYWORD),
-      ],
+      searchAttributes: Object.values(SearchAttributes),
       extraArgs: ['--log-level', 'warn'],
     },
   });

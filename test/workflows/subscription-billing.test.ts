@@ -1,8 +1,5 @@
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import type { Pool } from 'pg';
 import { createActivities } from '../../src/activities';
 import { periodOf } from '../../src/domain/calendar';
@@ -10,10 +7,10 @@ import { cancelSignal, getStateQuery } from '../../src/workflows/contracts';
 import type { subscriptionWorkflow } from '../../src/workflows/subscription';
 import { createTestTenant, migratedAppPool } from '../support/db';
 import { invoicesOf, seedSubscription, subscriptionRow } from '../support/fixtures';
+import { writeHistory } from '../support/histories';
 import { createTimeSkippingEnv, workflowBundle } from '../support/temporal';
 
 const DAY_MS = 86_400_000;
-const HISTORIES_DIR = path.join(__dirname, 'histories');
 
 let env: TestWorkflowEnvironment;
 let pools: { app: Pool; owner: Pool };
@@ -61,6 +58,12 @@ describe('a monthly subscription on the time-skipping server', () => {
       // Just past the end of the third month (about 90 simulated days).
       const thirdPeriodEndMs = Date.parse(expectedPeriods[2]!.end);
       await env.sleep(thirdPeriodEndMs - (await env.currentTimeMs()) + DAY_MS);
+      const simulatedDays = ((await env.currentTimeMs()) - Date.parse(startedAt)) / DAY_MS;
+      const wallClockSeconds = (Date.now() - wallClockStartMs) / 1000;
+      console.info(
+        `simulated ${simulatedDays.toFixed(1)} days in ${wallClockSeconds.toFixed(1)} s of wall clock`,
+      );
+      expect(simulatedDays).toBeGreaterThan(89);
 
       const state = await handle.query(getStateQuery);
       expect(state.status).toBe('active');
@@ -70,26 +73,13 @@ describe('a monthly subscription on the time-skipping server', () => {
       await handle.signal(cancelSignal, { reason: 'customer asked' });
       const outcome = await handle.result();
       if (process.env.RECORD_HISTORIES === '1') {
-        mkdirSync(HISTORIES_DIR, { recursive: true });
         // The first run (wait, invoice, continue-as-new) and the last one (wait, cancel) cover both exits.
         const firstRun = env.client.workflow.getHandle(seeded.workflowId, handle.firstExecutionRunId);
-        writeFileSync(
-          path.join(HISTORIES_DIR, 'monthly-first-period-invoiced.json'),
-          historyToJSON(await firstRun.fetchHistory()),
-        );
-        writeFileSync(
-          path.join(HISTORIES_DIR, 'monthly-canceled-mid-period.json'),
-          historyToJSON(await handle.fetchHistory()),
-        );
+        writeHistory('monthly-first-period-invoiced', await firstRun.fetchHistory());
+        writeHistory('monthly-canceled-mid-period', await handle.fetchHistory());
       }
       return outcome;
     });
-
-    const simulatedDays = ((await env.currentTimeMs()) - Date.parse(startedAt)) / DAY_MS;
-    console.info(
-      `simulated ${simulatedDays.toFixed(1)} days in ${((Date.now() - wallClockStartMs) / 1000).toFixed(1)} s of wall clock`,
-    );
-    expect(simulatedDays).toBeGreaterThan(89);
 
     expect(result).toMatchObject({ status: 'canceled', invoicesIssued: 3 });
     const invoices = await invoicesOf(pools.app, tenant.tenant.id, input.subscriptionId);
