@@ -19,11 +19,11 @@ describe('configuration from the environment', () => {
   });
 
   it('refuses to start with every problem listed by variable name', () => {
-    expect(() =>
-      loadConfig({ ...valid, DATABASE_URL: 'mysql://x', ADMIN_TOKEN: 'short', HTTP_PORT: '70000' }),
-    ).toThrow(
-      /DATABASE_URL: must be a postgres:\/\/ connection URL[\s\S]*HTTP_PORT[\s\S]*ADMIN_TOKEN: must be at least 32 characters/,
-    );
+    const attempt = () =>
+      loadConfig({ ...valid, DATABASE_URL: 'mysql://x', ADMIN_TOKEN: 'short', HTTP_PORT: '70000' });
+    expect(attempt).toThrow(/DATABASE_URL: must be a postgres:\/\/ connection URL/);
+    expect(attempt).toThrow(/HTTP_PORT: Too big/);
+    expect(attempt).toThrow(/ADMIN_TOKEN: must be at least 32 characters/);
   });
 
   it('requires the database, Redis and the admin token', () => {
