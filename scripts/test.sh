@@ -22,7 +22,7 @@ stop_started_services() {
 trap stop_started_services EXIT
 
 ensure_node_modules
-bash scripts/bootstrap/all.sh
+bash scripts/bootstrap/all.sh --with-stripe-mock
 
 export TEST_DATABASE_URL="postgres://ledgerline_app:ledgerline_app@127.0.0.1:5432/ledgerline_test"
 export TEST_MIGRATION_DATABASE_URL="postgres://ledgerline_owner:ledgerline_owner@127.0.0.1:5432/ledgerline_test"
