@@ -42,7 +42,7 @@ npx --no-install prettier --check . >/dev/null || {
 
 step "Unit, workflow (time-skipping) and integration tests (jest)"
 results="$LEDGERLINE_DATA/jest-results.json"
-rm -f "$results"
+rm -f "$results" "$LEDGERLINE_DATA/test-summary.txt"
 npx --no-install jest --runInBand --json --outputFile="$results" "$@" || failures+=(jest)
 
 summary="$(node -e '
@@ -52,6 +52,8 @@ summary="$(node -e '
     console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed`);
   } catch { console.log("tests: 0 passed, 0 failed"); }
 ' "$results")"
+# .ci/run prints this file as its last line.
+echo "$summary" >"$LEDGERLINE_DATA/test-summary.txt"
 if ((${#failures[@]} > 0)); then
   warn "failed: ${failures[*]}"
   echo "$summary"

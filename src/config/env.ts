@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SUBSCRIPTION_TASK_QUEUE } from '../workflows/contracts';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const postgresUrl = z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection URL');
@@ -15,7 +16,7 @@ export const ConfigSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
-  TEMPORAL_TASK_QUEUE: z.string().default('ledgerline-subscriptions'),
+  TEMPORAL_TASK_QUEUE: z.string().default(SUBSCRIPTION_TASK_QUEUE),
   TEMPORAL_UI_URL: z.string().default('http://127.0.0.1:8233'),
   /** Bearer token for /v1/admin (tenant bootstrap). At least 32 characters so it cannot be guessed. */
   ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters'),

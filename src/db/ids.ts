@@ -11,6 +11,8 @@ export const ID_PREFIXES = {
   subscription: 'sub',
   invoice: 'inv',
   invoiceLine: 'il',
+  ledgerAccount: 'lac',
+  journalEntry: 'je',
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 

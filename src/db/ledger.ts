@@ -8,7 +8,7 @@ import {
   lineSide,
   normalBalanceMinor,
 } from '../domain/ledger';
-import { randomBase62 } from './ids';
+import { newId } from './ids';
 
 // Ledger repository. Every function takes a client that is already inside the caller's transaction
 // (withTenant), so a journal entry commits or rolls back together with the business row it records
@@ -41,7 +41,7 @@ export async function postJournalEntry(
 ): Promise<PostedJournalEntry> {
   assertBalanced(draft);
   const draftSha256 = draftFingerprint(draft);
-  const entryId = `je_${randomBase62(20)}`;
+  const entryId = newId('journalEntry');
 
   const reversesEntryId =
     draft.reversesIdempotencyKey === undefined
@@ -188,7 +188,7 @@ async function ensureAccounts(
     [
       tenantId,
       draft.currency,
-      missing.map(() => `lac_${randomBase62(20)}`),
+      missing.map(() => newId('ledgerAccount')),
       missing.map((account) => account.code),
       missing.map((account) => account.customerId),
     ],
