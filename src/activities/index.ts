@@ -1,9 +1,23 @@
-import { createSubscriptionActivities, type ActivityDeps } from './subscription-activities';
+import type { Pool } from 'pg';
+import type { PaymentGateway } from '../gateways/payment-gateway';
+import { createCollectionActivities } from './collection';
+import type { SubscriptionActivities } from './contracts';
+import { createInvoicingActivities } from './invoicing';
+import { createSubscriptionActivities } from './subscription-activities';
+
+export interface ActivityDeps {
+  readonly pool: Pool;
+  /** The real adapter (Stripe) in every process; tests may pass another PaymentGateway implementation. */
+  readonly gateway: PaymentGateway;
+}
 
 /** Every activity the workers register, built from injected dependencies so tests use the same code. */
 export function createActivities(deps: ActivityDeps) {
-  return { ...createSubscriptionActivities(deps) };
+  return {
+    ...createSubscriptionActivities(deps),
+    ...createInvoicingActivities(deps),
+    ...createCollectionActivities(deps),
+  } satisfies SubscriptionActivities;
 }
 
 export type Activities = ReturnType<typeof createActivities>;
-export type { ActivityDeps };

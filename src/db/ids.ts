@@ -13,6 +13,12 @@ export const ID_PREFIXES = {
   invoiceLine: 'il',
   ledgerAccount: 'lac',
   journalEntry: 'je',
+  price: 'price',
+  priceOverride: 'ovr',
+  subscriptionItem: 'si',
+  paymentAttempt: 'pay',
+  creditNote: 'cn',
+  outboxEvent: 'evt',
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 

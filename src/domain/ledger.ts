@@ -372,6 +372,66 @@ export function reversalEntry(
   });
 }
 
+export interface InvoiceCreditedInput extends EventBase {
+  readonly invoiceId: string;
+  /** The magnitude of a negative invoice total (unused time credited exceeds what was charged). */
+  readonly creditMinor: number;
+}
+
+/**
+ * A finalized invoice whose lines sum below zero (a downgrade's unused time): debit revenue (a
+ * correction of revenue recognised earlier), credit customer_credit (customer): the customer's balance
+ * pays future invoices.
+ */
+export function invoiceCreditedEntry(input: InvoiceCreditedInput): JournalEntryDraft {
+  const { invoiceId, customerId, creditMinor } = input;
+  requireAmount('creditMinor', creditMinor);
+  return build({
+    idempotencyKey: `invoice_finalized:${invoiceId}`,
+    sourceType: 'invoice',
+    sourceId: invoiceId,
+    currency: input.currency,
+    occurredAt: input.occurredAt,
+    description: `Invoice ${invoiceId} finalized with a credit to the customer's balance`,
+    lines: [
+      { account: 'revenue', debitMinor: creditMinor },
+      { account: 'customer_credit', customerId, creditMinor },
+    ],
+  });
+}
+
+export interface CreditNoteInput extends EventBase {
+  readonly creditNoteId: string;
+  readonly amountMinor: number;
+  /**
+   * Where the credit goes: 'balance' when the invoice was paid (customer_credit, spent on later
+   * invoices); 'receivable' when it is still open (it reduces what the customer owes).
+   */
+  readonly creditTo: 'balance' | 'receivable';
+}
+
+/** Debit revenue (corrects what was invoiced); credit customer_credit or accounts_receivable (customer). */
+export function creditNoteEntry(input: CreditNoteInput): JournalEntryDraft {
+  const { creditNoteId, customerId, amountMinor, creditTo } = input;
+  requireAmount('amountMinor', amountMinor);
+  return build({
+    idempotencyKey: `credit_note:${creditNoteId}`,
+    sourceType: 'credit_note',
+    sourceId: creditNoteId,
+    currency: input.currency,
+    occurredAt: input.occurredAt,
+    description: `Credit note ${creditNoteId}`,
+    lines: [
+      { account: 'revenue', debitMinor: amountMinor },
+      {
+        account: creditTo === 'balance' ? 'customer_credit' : 'accounts_receivable',
+        customerId,
+        creditMinor: amountMinor,
+      },
+    ],
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
 

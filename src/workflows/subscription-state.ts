@@ -5,7 +5,9 @@
 import type { BillingAlignment, PriceSnapshot, SubscriptionItem } from '../domain/billing-types';
 import {
   type BillingPeriod,
+  type BillingSchedule,
   createSchedule,
+  formatInstant,
   parseInstantMs,
   periodOf,
   type Recurrence,
@@ -227,4 +229,32 @@ export function upcomingInvoiceOf(state: SubscriptionWorkflowInput): UpcomingInv
     subtotalMinor,
     totalMinor: subtotalMinor,
   };
+}
+
+/**
+ * A calendar-aligned schedule that starts between boundaries begins with a stub [startedAt, anchor);
+ * it is charged as the remaining part of the full period that ends at the anchor.
+ */
+export function stubFullPeriod(schedule: BillingSchedule): BillingPeriod | null {
+  if (schedule.alignment !== 'calendar' || schedule.startedAt === schedule.anchor) return null;
+  const anchorMs = parseInstantMs(schedule.anchor);
+  const { interval, intervalCount } = schedule.recurrence;
+  const anchor = new Date(anchorMs);
+  let startMs: number;
+  switch (interval) {
+    case 'day':
+      startMs = anchorMs - intervalCount * MS_PER_DAY;
+      break;
+    case 'week':
+      startMs = anchorMs - intervalCount * 7 * MS_PER_DAY;
+      break;
+    case 'month':
+      // Calendar anchors are 00:00 on the 1st, so stepping back whole months never needs clamping.
+      startMs = Date.UTC(anchor.getUTCFullYear(), anchor.getUTCMonth() - intervalCount, 1);
+      break;
+    case 'year':
+      startMs = Date.UTC(anchor.getUTCFullYear() - intervalCount, 0, 1);
+      break;
+  }
+  return { index: -1, start: formatInstant(startMs), end: schedule.anchor };
 }

@@ -65,7 +65,16 @@ import {
   SearchAttributes,
   undoCancelUpdate,
   upcomingInvoiceQuery,
+  type AddAddonRequest,
+  type CancelRequest,
   type CancelResult,
+  type ChangePlanRequest,
+  type ChangeQuantityRequest,
+  type ExtendTrialRequest,
+  type PauseRequest,
+  type RemoveAddonRequest,
+  type ResumeRequest,
+  type RetryPaymentRequest,
   type ChangeTiming,
   type InvoiceSummary,
   type ItemChangeResult,
@@ -82,6 +91,7 @@ import {
   type ItemsOrError,
   nextDeadlineMs,
   recurrenceOf,
+  stubFullPeriod,
   upcomingInvoiceOf,
   withAddon,
   withoutAddon,
@@ -406,7 +416,21 @@ export async function subscriptionWorkflow(
     const current = period();
     const billingReason: BillingReason =
       s.invoicesIssued === 0 && s.trial === null ? 'subscription_create' : 'subscription_cycle';
-    const lines = [...periodLines(s.items, current), ...s.pendingLines];
+    // A calendar-aligned start is a stub: the remaining part of the full period ending at the anchor.
+    const stub = s.schedule !== null && s.periodIndex === 0 ? stubFullPeriod(s.schedule) : null;
+    const policy = await loadSettings();
+    const itemLines =
+      stub === null
+        ? periodLines(s.items, current)
+        : prorationLines({
+            period: stub,
+            changeAt: current.start,
+            before: [],
+            after: s.items,
+            granularity: policy.prorationGranularity,
+            roundingMode: policy.roundingMode,
+          });
+    const lines = [...itemLines, ...s.pendingLines];
     const invoice = await issue(
       billingReason,
       `invoice:${s.subscriptionId}:${current.start}`,
@@ -739,13 +763,13 @@ export async function subscriptionWorkflow(
 
   setHandler(
     changePlanUpdate,
-    (request) =>
+    (request: ChangePlanRequest) =>
       lock.run(() => {
         const next = checkedItems(withPlanPrice(s.items, request.price, request.quantity));
         return applyItemChange(next, request.timing, request.prorationBehavior ?? 'create_prorations', null);
       }),
     {
-      validator: (request) => {
+      validator: (request: ChangePlanRequest) => {
         assertChangeable();
         checkedItems(withPlanPrice(s.items, request.price, request.quantity));
       },
@@ -754,7 +778,7 @@ export async function subscriptionWorkflow(
 
   setHandler(
     changeQuantityUpdate,
-    (request) =>
+    (request: ChangeQuantityRequest) =>
       lock.run(() => {
         const op = (items: readonly SubscriptionItem[]) =>
           withQuantity(items, request.itemId, request.quantity);
@@ -767,7 +791,7 @@ export async function subscriptionWorkflow(
         );
       }),
     {
-      validator: (request) => {
+      validator: (request: ChangeQuantityRequest) => {
         assertChangeable();
         checkedItems(withQuantity(s.items, request.itemId, request.quantity));
       },
@@ -776,7 +800,7 @@ export async function subscriptionWorkflow(
 
   setHandler(
     addAddonUpdate,
-    (request) =>
+    (request: AddAddonRequest) =>
       lock.run(() => {
         const op = (items: readonly SubscriptionItem[]) =>
           withAddon(items, request.itemId, request.price, request.quantity);
@@ -789,7 +813,7 @@ export async function subscriptionWorkflow(
         );
       }),
     {
-      validator: (request) => {
+      validator: (request: AddAddonRequest) => {
         assertChangeable();
         checkedItems(withAddon(s.items, request.itemId, request.price, request.quantity));
       },
@@ -798,7 +822,7 @@ export async function subscriptionWorkflow(
 
   setHandler(
     removeAddonUpdate,
-    (request) =>
+    (request: RemoveAddonRequest) =>
       lock.run(() => {
         const op = (items: readonly SubscriptionItem[]) => withoutAddon(items, request.itemId);
         const next = checkedItems(op(s.items));
@@ -810,7 +834,7 @@ export async function subscriptionWorkflow(
         );
       }),
     {
-      validator: (request) => {
+      validator: (request: RemoveAddonRequest) => {
         assertChangeable();
         checkedItems(withoutAddon(s.items, request.itemId));
       },
@@ -822,7 +846,7 @@ export async function subscriptionWorkflow(
 
   setHandler(
     cancelUpdate,
-    (request) =>
+    (request: CancelRequest) =>
       lock.run(async (): Promise<CancelResult> => {
         const reason = request.reason ?? null;
         const at = request.at ?? 'period_end';
@@ -876,7 +900,7 @@ export async function subscriptionWorkflow(
         return { status: s.status, cancelAt: now, creditNote };
       }),
     {
-      validator: (request) => {
+      validator: (request: CancelRequest) => {
         if (isTerminal()) invalidState(`status: the subscription is already ${s.status}`);
         if (request.at !== undefined && request.at !== 'now' && request.at !== 'period_end') {
           invalidRequest(`at: must be 'now' or 'period_end', got ${JSON.stringify(request.at)}`);
@@ -918,7 +942,7 @@ export async function subscriptionWorkflow(
 
   setHandler(
     pauseUpdate,
-    (request) =>
+    (request: PauseRequest) =>
       lock.run(async () => {
         const timing = request.timing ?? (request.behavior === 'pause_service' ? 'period_end' : 'now');
         s.pause = {
@@ -961,7 +985,7 @@ export async function subscriptionWorkflow(
         return state();
       }),
     {
-      validator: (request) => {
+      validator: (request: PauseRequest) => {
         if (isTerminal()) invalidState(`status: the subscription is ${s.status}`);
         if (s.status === 'trialing')
           invalidState('status: a trialing subscription cannot be paused; extend the trial');
@@ -990,7 +1014,7 @@ export async function subscriptionWorkflow(
 
   setHandler(
     resumeUpdate,
-    (_request) =>
+    (_request: ResumeRequest) =>
       lock.run(async () => {
         if (s.pause !== null && !s.pause.inEffect) {
           s.pause = null;
@@ -1004,7 +1028,7 @@ export async function subscriptionWorkflow(
         return state();
       }),
     {
-      validator: (_request) => {
+      validator: (_request: ResumeRequest) => {
         if (isTerminal()) invalidState(`status: the subscription is ${s.status}`);
         if (s.pause === null) invalidState('status: the subscription is not paused');
       },
@@ -1013,7 +1037,7 @@ export async function subscriptionWorkflow(
 
   setHandler(
     extendTrialUpdate,
-    (request) =>
+    (request: ExtendTrialRequest) =>
       lock.run(async () => {
         if (s.trial !== null) {
           s.trial = { ...s.trial, end: request.trialEnd };
@@ -1024,7 +1048,7 @@ export async function subscriptionWorkflow(
         return state();
       }),
     {
-      validator: (request) => {
+      validator: (request: ExtendTrialRequest) => {
         if (s.status !== 'trialing' || s.trial === null)
           invalidState('status: the subscription is not trialing');
         const endMs = parseInstantOrReject(request.trialEnd, 'trialEnd');
@@ -1038,7 +1062,7 @@ export async function subscriptionWorkflow(
 
   setHandler(
     retryPaymentUpdate,
-    (request) =>
+    (request: RetryPaymentRequest) =>
       lock.run(async () => {
         const invoiceId = request.invoiceId ?? openInvoices()[0];
         if (invoiceId === undefined) invalidState('invoiceId: nothing is open');
@@ -1056,7 +1080,7 @@ export async function subscriptionWorkflow(
         return outcome;
       }),
     {
-      validator: (request) => {
+      validator: (request: RetryPaymentRequest) => {
         const open = openInvoices();
         if (open.length === 0) invalidState('invoiceId: the subscription has no open invoice to pay');
         if (request.invoiceId !== undefined && !open.includes(request.invoiceId)) {
@@ -1126,6 +1150,18 @@ export async function subscriptionWorkflow(
   }
 
   await condition(allHandlersFinished);
+  // Signals are not carried by continue-as-new: settle the ones that arrived after the last step.
+  while (!isTerminal() && (gatewaySignals.length > 0 || retryOnNewPaymentMethod)) {
+    await lock.run(async () => {
+      for (const signal of gatewaySignals.splice(0)) await applyGatewaySignal(signal);
+      if (retryOnNewPaymentMethod) {
+        retryOnNewPaymentMethod = false;
+        if (s.dunning !== null && !collectionPaused()) await retryOpenInvoices('payment_method_updated');
+      }
+      await publish();
+    });
+    await condition(allHandlersFinished);
+  }
   if (outcome === 'continue_as_new' && !isTerminal()) {
     return continueAsNew<typeof subscriptionWorkflow>({ ...s });
   }

@@ -7,6 +7,8 @@ import {
   assertBalanced,
   creditAppliedEntry,
   creditGrantedEntry,
+  creditNoteEntry,
+  invoiceCreditedEntry,
   invoiceFinalizedEntry,
   type JournalEntryDraft,
   type JournalLineDraft,
@@ -441,6 +443,29 @@ describe('properties', () => {
         });
         expect(() => assertBalanced({ ...entry, lines })).toThrow(LedgerInvariantError);
       }),
+    );
+  });
+});
+
+describe('lifecycle entries', () => {
+  const base = { customerId: 'cus_1', currency: 'USD', occurredAt: '2025-04-11T00:00:00.000Z' };
+
+  it('a negative invoice debits revenue and credits the customer balance', () => {
+    const entry = invoiceCreditedEntry({ ...base, invoiceId: 'inv_1', creditMinor: 1500 });
+    expect(entry.lines).toEqual([
+      { account: 'revenue', debitMinor: 1500 },
+      { account: 'customer_credit', customerId: 'cus_1', creditMinor: 1500 },
+    ]);
+    expect(entry.idempotencyKey).toBe('invoice_finalized:inv_1');
+  });
+
+  it('a credit note on a paid invoice goes to the balance, on an open one it reduces the receivable', () => {
+    const paid = creditNoteEntry({ ...base, creditNoteId: 'cn_1', amountMinor: 2000, creditTo: 'balance' });
+    expect(paid.lines[1]).toEqual({ account: 'customer_credit', customerId: 'cus_1', creditMinor: 2000 });
+    const open = creditNoteEntry({ ...base, creditNoteId: 'cn_2', amountMinor: 2000, creditTo: 'receivable' });
+    expect(open.lines[1]).toEqual({ account: 'accounts_receivable', customerId: 'cus_1', creditMinor: 2000 });
+    expect(() => creditNoteEntry({ ...base, creditNoteId: 'cn_3', amountMinor: 0, creditTo: 'balance' })).toThrow(
+      LedgerInvariantError,
     );
   });
 });
