@@ -3,6 +3,13 @@
 -- tenant billing settings (proration, rounding, dunning), payment profiles, the notification outbox,
 -- and deduplication of gateway webhooks. Same isolation contract as 0001 (tenant_id + forced RLS).
 
+-- Backfills below read and write every tenant's rows. The owner is subject to FORCE ROW LEVEL SECURITY
+-- like everyone else, so it is lifted for the duration of this migration's transaction and restored at
+-- the end (DDL, so it commits or rolls back with the rest).
+ALTER TABLE plans NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE subscriptions NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE invoices NO FORCE ROW LEVEL SECURITY;
+
 -- Plans: every interval the calendar supports, with its bounds.
 ALTER TABLE plans DROP CONSTRAINT plans_billing_interval_check;
 ALTER TABLE plans DROP CONSTRAINT plans_interval_count_check;
@@ -111,12 +118,15 @@ ALTER TABLE invoices
   ADD COLUMN attempt_count integer NOT NULL DEFAULT 0 CHECK (attempt_count >= 0),
   ADD COLUMN issued_at timestamptz,
   ADD COLUMN paid_at timestamptz,
-  ADD COLUMN voided_at timestamptz,
+  ADD COLUMN voided_at timestamptz;
+UPDATE invoices SET idempotency_key = 'invoice:' || subscription_id || ':' || to_char(period_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                    amount_due_minor = greatest(total_minor, 0),
+                    amount_paid_minor = CASE WHEN status = 'paid' THEN greatest(total_minor, 0) ELSE 0 END,
+                    issued_at = coalesce(finalized_at, created_at);
+ALTER TABLE invoices
   ADD CONSTRAINT invoices_paid_within_due CHECK (amount_paid_minor <= amount_due_minor),
   ADD CONSTRAINT invoices_total_is_subtotal_plus_tax CHECK (total_minor = subtotal_minor + tax_minor),
   ADD CONSTRAINT invoices_paid_has_nothing_left CHECK (status <> 'paid' OR amount_paid_minor = amount_due_minor);
-UPDATE invoices SET idempotency_key = 'invoice:' || subscription_id || ':' || to_char(period_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                    amount_due_minor = greatest(total_minor, 0);
 ALTER TABLE invoices ALTER COLUMN idempotency_key SET NOT NULL;
 ALTER TABLE invoices ADD CONSTRAINT invoices_tenant_idempotency_key UNIQUE (tenant_id, idempotency_key);
 -- One period invoice per subscription period: the workflow's renewal relies on it to be exactly-once.
@@ -293,6 +303,10 @@ CREATE TABLE gateway_webhook_events (
   received_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (tenant_id, provider, event_id)
 );
+
+ALTER TABLE plans FORCE ROW LEVEL SECURITY;
+ALTER TABLE subscriptions FORCE ROW LEVEL SECURITY;
+ALTER TABLE invoices FORCE ROW LEVEL SECURITY;
 
 DO $$
 DECLARE t text;
