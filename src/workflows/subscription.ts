@@ -481,8 +481,9 @@ export async function subscriptionWorkflow(
   // ----------------------------------------------------------------------------------------------
   // Lifecycle transitions
 
-  const endNow = (reason: string): void => {
-    const now = nowIso();
+  /** Ends the subscription; `at` is the boundary it ends on (a timer fires a few ms after it). */
+  const endNow = (reason: string, at: string = nowIso()): void => {
+    const now = at;
     s.cancellation = {
       requestedAt: s.cancellation?.requestedAt ?? now,
       canceledAt: now,
@@ -500,11 +501,11 @@ export async function subscriptionWorkflow(
     const trial = s.trial;
     if (trial === null) return;
     if (s.cancelAtPeriodEnd) {
-      endNow('canceled_at_trial_end');
+      endNow('canceled_at_trial_end', trial.end);
       return;
     }
     if (!s.hasPaymentMethod && s.trialEndBehavior === 'cancel') {
-      endNow('trial_ended_without_payment_method');
+      endNow('trial_ended_without_payment_method', trial.end);
       return;
     }
     s.schedule = createSchedule(trial.end, recurrenceOf(s.items), s.alignment);
@@ -518,8 +519,12 @@ export async function subscriptionWorkflow(
     if (pause === null) return;
     s.pause = null;
     if (pause.behavior === 'pause_service' && pause.inEffect) {
-      // A fresh period starts at the resume instant; the next step invoices it.
-      s.schedule = createSchedule(nowIso(), recurrenceOf(s.items), s.alignment);
+      // A fresh period starts at the resume instant (the requested one, or now to the whole second).
+      const resumeAt =
+        pause.resumesAt !== null && Date.now() >= parseInstantMs(pause.resumesAt)
+          ? pause.resumesAt
+          : formatInstant(Math.floor(Date.now() / 1000) * 1000);
+      s.schedule = createSchedule(resumeAt, recurrenceOf(s.items), s.alignment);
       s.periodIndex = 0;
       s.periodInvoiced = false;
     }
@@ -614,7 +619,7 @@ export async function subscriptionWorkflow(
 
   const endOfPeriod = (): StepResult => {
     if (s.cancelAtPeriodEnd) {
-      endNow(s.cancellation?.reason ?? 'canceled_at_period_end');
+      endNow(s.cancellation?.reason ?? 'canceled_at_period_end', period().end);
       return 'finished';
     }
     if (s.scheduledItems !== null) {

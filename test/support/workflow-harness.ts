@@ -5,7 +5,11 @@ import type { Pool } from 'pg';
 import { createActivities } from '../../src/activities';
 import { withTenant } from '../../src/db/with-tenant';
 import { formatInstant, parseInstantMs } from '../../src/domain/calendar';
-import type { SubscriptionWorkflowInput } from '../../src/workflows/contracts';
+import {
+  getStateQuery,
+  type SubscriptionWorkflowInput,
+  type SubscriptionWorkflowResult,
+} from '../../src/workflows/contracts';
 import type { subscriptionWorkflow } from '../../src/workflows/subscription';
 import { migratedAppPool } from './db';
 import { FakeGateway } from './fake-gateway';
@@ -30,6 +34,11 @@ export interface WorkflowHarness {
   /** Lets simulated time run until `iso` (timers fire on the way). */
   advanceTo(iso: string): Promise<void>;
   advanceBy(ms: number): Promise<void>;
+  /**
+   * How a finished subscription ended. Not handle.result(): on the Java test server, waiting for a
+   * result unlocks time skipping and the clock can jump years ahead, breaking later tests in the file.
+   */
+  outcome(handle: SubscriptionHandle): Promise<SubscriptionWorkflowResult>;
   close(): Promise<void>;
 }
 
@@ -62,6 +71,19 @@ export async function createWorkflowHarness(name: string): Promise<WorkflowHarne
     },
     async advanceBy(ms) {
       await env.sleep(ms);
+    },
+    async outcome(handle) {
+      const description = await handle.describe();
+      if (description.status.name !== 'COMPLETED') {
+        throw new Error(`workflow ${handle.workflowId} is ${description.status.name}, not COMPLETED`);
+      }
+      const state = await handle.query(getStateQuery);
+      return {
+        status: state.status,
+        cancellation: state.cancellation,
+        invoicesIssued: state.invoicesIssued,
+        lastInvoice: state.lastInvoice,
+      };
     },
     async close() {
       worker.shutdown();

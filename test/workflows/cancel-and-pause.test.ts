@@ -47,7 +47,7 @@ describe('cancellation', () => {
     expect(await handle.query(upcomingInvoiceQuery)).toBeNull();
 
     await h.advanceTo('2030-02-01T01:00:00.000Z');
-    expect(await handle.result()).toMatchObject({
+    expect(await h.outcome(handle)).toMatchObject({
       status: 'canceled',
       invoicesIssued: 1,
       cancellation: { canceledAt: '2030-02-01T00:00:00.000Z', reason: 'too expensive' },
@@ -102,7 +102,7 @@ describe('cancellation', () => {
     expect(result.status).toBe('canceled');
     expect(result.creditNote).toMatchObject({ amountMinor: 2000 });
     expect(result.creditNote?.number).toMatch(/^CN-/);
-    expect(await handle.result()).toMatchObject({ status: 'canceled' });
+    expect(await h.outcome(handle)).toMatchObject({ status: 'canceled' });
     expect(await customerCreditBalanceMinor(h.pools.app, tenant.id, seeded.customerId)).toBe(2000);
     await expectLedgerBalanced(h.pools.app, tenant.id);
   });

@@ -90,7 +90,7 @@ describe('automatic retries', () => {
     const handle = await h.start(seeded.workflowId, seeded.input);
 
     await h.advanceTo('2031-08-09T00:00:00.000Z');
-    const result = await handle.result();
+    const result = await h.outcome(handle);
     expect(result).toMatchObject({ status: 'canceled', cancellation: { reason: 'payment_failed' } });
     const renewal = (await invoicesWithLines(h.pools.app, tenantId, seeded.input.subscriptionId))[1];
     const attempts = (await paymentAttempts(h.pools.app, tenantId)).filter(

@@ -82,7 +82,7 @@ describe('a 14-day trial', () => {
 
     const result = await handle.executeUpdate(cancelUpdate, { args: [{ at: 'now', reason: 'not for us' }] });
     expect(result.status).toBe('canceled');
-    expect(await handle.result()).toMatchObject({ status: 'canceled', invoicesIssued: 0 });
+    expect(await h.outcome(handle)).toMatchObject({ status: 'canceled', invoicesIssued: 0 });
     await h.advanceTo(addMs(createdAt, 40 * DAY_MS));
     expect(await invoicesWithLines(h.pools.app, tenant.id, seeded.input.subscriptionId)).toEqual([]);
     expect(
@@ -104,7 +104,7 @@ describe('a 14-day trial', () => {
     });
     const handle = await h.start(seeded.workflowId, seeded.input);
     await h.advanceTo(addMs(createdAt, 7 * DAY_MS + HOUR_MS));
-    expect(await handle.result()).toMatchObject({
+    expect(await h.outcome(handle)).toMatchObject({
       status: 'canceled',
       invoicesIssued: 0,
       cancellation: { reason: 'trial_ended_without_payment_method' },

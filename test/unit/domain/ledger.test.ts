@@ -462,10 +462,15 @@ describe('lifecycle entries', () => {
   it('a credit note on a paid invoice goes to the balance, on an open one it reduces the receivable', () => {
     const paid = creditNoteEntry({ ...base, creditNoteId: 'cn_1', amountMinor: 2000, creditTo: 'balance' });
     expect(paid.lines[1]).toEqual({ account: 'customer_credit', customerId: 'cus_1', creditMinor: 2000 });
-    const open = creditNoteEntry({ ...base, creditNoteId: 'cn_2', amountMinor: 2000, creditTo: 'receivable' });
+    const open = creditNoteEntry({
+      ...base,
+      creditNoteId: 'cn_2',
+      amountMinor: 2000,
+      creditTo: 'receivable',
+    });
     expect(open.lines[1]).toEqual({ account: 'accounts_receivable', customerId: 'cus_1', creditMinor: 2000 });
-    expect(() => creditNoteEntry({ ...base, creditNoteId: 'cn_3', amountMinor: 0, creditTo: 'balance' })).toThrow(
-      LedgerInvariantError,
-    );
+    expect(() =>
+      creditNoteEntry({ ...base, creditNoteId: 'cn_3', amountMinor: 0, creditTo: 'balance' }),
+    ).toThrow(LedgerInvariantError);
   });
 });
