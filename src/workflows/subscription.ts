@@ -151,8 +151,13 @@ function invalidState(message: string): never {
   throw ApplicationFailure.create({ type: 'InvalidState', message, nonRetryable: true });
 }
 
+/**
+ * Workflow time to the whole second. A timer fires a few milliseconds after its instant; business
+ * timestamps (attempts, failures, changes) read as the second they were due, and dunning offsets stay
+ * whole hours from it.
+ */
 function nowIso(): string {
-  return formatInstant(Date.now());
+  return formatInstant(Math.floor(Date.now() / 1000) * 1000);
 }
 
 export async function subscriptionWorkflow(
@@ -279,7 +284,8 @@ export async function subscriptionWorkflow(
       idempotencyKey,
       period: servicePeriod,
       lines,
-      issuedAt: nowIso(),
+      // Never before the period it opens (an anchor with milliseconds, and now truncated to the second).
+      issuedAt: nowIso() < servicePeriod.start ? servicePeriod.start : nowIso(),
     });
     s.invoicesIssued += 1;
     s.lastInvoice = summarize(invoice);
@@ -752,7 +758,10 @@ export async function subscriptionWorkflow(
       items: s.items,
       prorationLines: lines,
       prorationNetMinor: sumLinesMinor(lines),
-      invoice: invoice === null ? null : summarize(invoice),
+      invoice:
+        invoice === null
+          ? null
+          : { ...summarize(invoice), status: payment?.status === 'paid' ? 'paid' : invoice.status },
       payment,
     };
   };

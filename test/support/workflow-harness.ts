@@ -73,7 +73,12 @@ export async function createWorkflowHarness(name: string): Promise<WorkflowHarne
       await env.sleep(ms);
     },
     async outcome(handle) {
-      const description = await handle.describe();
+      // A request that ends the subscription returns before the run completes; give it a moment.
+      let description = await handle.describe();
+      for (let i = 0; i < 100 && description.status.name === 'RUNNING'; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        description = await handle.describe();
+      }
       if (description.status.name !== 'COMPLETED') {
         throw new Error(`workflow ${handle.workflowId} is ${description.status.name}, not COMPLETED`);
       }
