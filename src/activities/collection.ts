@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool, PoolClient } from 'pg';
 import { newId } from '../db/ids';
@@ -71,19 +72,21 @@ export function createCollectionActivities({
       const { invoice, remainingMinor } = prepared;
       let result: ChargeResult;
       try {
-        result = await gateway.charge({
-          idempotencyKey,
-          providerCustomerId: prepared.providerCustomerId,
-          paymentMethodId: prepared.paymentMethodId,
-          amountMinor: remainingMinor,
-          currency: invoice.currency,
-          description: `Invoice ${invoice.number ?? invoice.id}`,
-          metadata: {
-            tenantId: input.tenantId,
-            subscriptionId: invoice.subscription_id,
-            invoiceId: invoice.id,
-          },
-        });
+        result = await whileHeartbeating(
+          gateway.charge({
+            idempotencyKey,
+            providerCustomerId: prepared.providerCustomerId,
+            paymentMethodId: prepared.paymentMethodId,
+            amountMinor: remainingMinor,
+            currency: invoice.currency,
+            description: `Invoice ${invoice.number ?? invoice.id}`,
+            metadata: {
+              tenantId: input.tenantId,
+              subscriptionId: invoice.subscription_id,
+              invoiceId: invoice.id,
+            },
+          }),
+        );
       } catch (error) {
         // Outages (GatewayUnavailableError) propagate and are retried with the same key.
         if (error instanceof GatewayRequestError || error instanceof PaymentMethodRejectedError) {
@@ -410,4 +413,27 @@ function declinedFailure(details: PaymentDeclinedDetails): ApplicationFailure {
     message: `payment for invoice ${details.invoiceId} (attempt ${details.attempt}) declined: ${details.declineCode} — ${details.message}`,
     details: [details],
   });
+}
+
+const HEARTBEAT_INTERVAL_MS = 5_000;
+
+/**
+ * Heartbeats while a gateway call is in flight, so a worker that dies mid-charge is noticed after the
+ * heartbeat timeout (seconds) instead of the start-to-close timeout (minutes), and gives up the wait
+ * when the worker shuts down. The retry reuses the idempotency key, so the provider replays its answer.
+ * Outside an activity (direct calls in tests) it just awaits the work.
+ */
+async function whileHeartbeating<T>(work: Promise<T>): Promise<T> {
+  let context: Context;
+  try {
+    context = Context.current();
+  } catch {
+    return work;
+  }
+  const timer = setInterval(() => context.heartbeat(), HEARTBEAT_INTERVAL_MS);
+  try {
+    return await Promise.race([work, context.cancelled]);
+  } finally {
+    clearInterval(timer);
+  }
 }

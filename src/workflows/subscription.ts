@@ -109,6 +109,8 @@ const db = proxyActivities<SubscriptionActivities>({
 // business outcome. Bounded, so a provider that keeps answering 5xx lands in dunning, not in a loop.
 const gateway = proxyActivities<SubscriptionActivities>({
   startToCloseTimeout: '2 minutes',
+  // collectPayment heartbeats during the gateway call: a dead worker is detected in seconds.
+  heartbeatTimeout: '20 seconds',
   retry: {
     initialInterval: '5 seconds',
     backoffCoefficient: 2,

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { createSubscriptionActivities } from '../../src/activities/subscription-activities';
+import { newId } from '../../src/db/ids';
 import {
   allocateNumber,
   configureNumberSeries,
@@ -26,26 +26,38 @@ afterAll(async () => {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** A tenant with one monthly subscription and `count` draft invoices (one per period), made by the real activity. */
+/** A tenant with one monthly subscription and `count` draft invoices (one per period, not yet numbered). */
 async function tenantWithDraftInvoices(count: number): Promise<{ tenantId: string; invoiceIds: string[] }> {
   const { tenant } = await createTestTenant(pools.app, 'Numbering tenant');
   const { input } = await seedSubscription(pools.app, tenant.id, {
-    startedAt: '2020-01-15T00:00:00.000Z',
+    createdAt: '2020-01-15T00:00:00.000Z',
     amountMinor: 1_000,
     recurrence: { interval: 'month', intervalCount: 1 },
   });
-  const activities = createSubscriptionActivities({ pool: pools.app });
+  const schedule = input.schedule;
+  if (schedule === null) throw new Error('a subscription without a trial has a schedule');
   const invoiceIds: string[] = [];
-  for (let index = 0; index < count; index += 1) {
-    const { invoiceId } = await activities.createPeriodInvoice({
-      tenantId: tenant.id,
-      subscriptionId: input.subscriptionId,
-      customerId: input.customerId,
-      plan: input.plan,
-      period: periodOf(input.schedule, index),
-    });
-    invoiceIds.push(invoiceId);
-  }
+  await withTenant(pools.app, tenant.id, async (db) => {
+    for (let index = 0; index < count; index += 1) {
+      const period = periodOf(schedule, index);
+      const invoiceId = newId('invoice');
+      await db.query(
+        `INSERT INTO invoices (id, tenant_id, customer_id, subscription_id, status, currency, period_start, period_end,
+                               subtotal_minor, total_minor, amount_due_minor, billing_reason, idempotency_key, issued_at)
+         VALUES ($1, $2, $3, $4, 'draft', 'USD', $5, $6, 1000, 1000, 1000, 'subscription_cycle', $7, $5)`,
+        [
+          invoiceId,
+          tenant.id,
+          input.customerId,
+          input.subscriptionId,
+          period.start,
+          period.end,
+          `invoice:${input.subscriptionId}:${period.start}`,
+        ],
+      );
+      invoiceIds.push(invoiceId);
+    }
+  });
   return { tenantId: tenant.id, invoiceIds };
 }
 
@@ -297,7 +309,7 @@ describe('invoice number columns', () => {
       sql(`UPDATE invoices SET status = 'open', number = 'X-1' WHERE id = $1`, [third]),
     ).rejects.toThrow(/invoices_number_with_finalized_at/);
     // Status may still move on (open → paid) while the number stays.
-    await sql(`UPDATE invoices SET status = 'paid' WHERE id = $1`, [first]);
+    await sql(`UPDATE invoices SET status = 'paid', amount_paid_minor = amount_due_minor WHERE id = $1`, [first]);
     expect(await issuedNumbers(tenantId)).toEqual(['INV-000001']);
     await expectLedgerBalanced(pools.app, tenantId);
   });
