@@ -284,7 +284,7 @@ async function prepareAttempt(
     invoice.id,
     input.attempt,
   ]);
-  if (paymentProfile?.default_payment_method_id == null) {
+  if (paymentProfile === undefined || paymentProfile.default_payment_method_id === null) {
     const details = await markDeclined(db, invoice, input, {
       declineCode: 'no_payment_method',
       message: 'The customer has no payment method on file',

@@ -309,7 +309,9 @@ describe('invoice number columns', () => {
       sql(`UPDATE invoices SET status = 'open', number = 'X-1' WHERE id = $1`, [third]),
     ).rejects.toThrow(/invoices_number_with_finalized_at/);
     // Status may still move on (open → paid) while the number stays.
-    await sql(`UPDATE invoices SET status = 'paid', amount_paid_minor = amount_due_minor WHERE id = $1`, [first]);
+    await sql(`UPDATE invoices SET status = 'paid', amount_paid_minor = amount_due_minor WHERE id = $1`, [
+      first,
+    ]);
     expect(await issuedNumbers(tenantId)).toEqual(['INV-000001']);
     await expectLedgerBalanced(pools.app, tenantId);
   });

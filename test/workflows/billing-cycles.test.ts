@@ -23,7 +23,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function expectIssuedOnTime(invoices: Array<{ periodStart: string; issuedAt: string | null }>) {
+function expectIssuedOnTime(invoices: Array<{ periodStart: string; issuedAt: string | null }>) {
   for (const invoice of invoices) {
     const lateMs = Date.parse(invoice.issuedAt ?? '') - Date.parse(invoice.periodStart);
     // Issued when the period starts (the timer fires at the boundary), never before it.
@@ -69,7 +69,7 @@ describe('a monthly plan anchored on Jan 31 of a leap year', () => {
     expect(invoices.slice(1).every((invoice) => invoice.billingReason === 'subscription_cycle')).toBe(true);
     // Gapless numbers, one per invoice.
     expect(new Set(invoices.map((invoice) => invoice.number)).size).toBe(12);
-    await expectIssuedOnTime(invoices);
+    expectIssuedOnTime(invoices);
     // Exactly one charge per period at the gateway.
     expect(
       h.gateway.paymentsCreated().filter((p) => invoices.some((i) => p.idempotencyKey.includes(i.id))),
@@ -112,7 +112,7 @@ describe('other intervals', () => {
       ['2030-02-15T00:00:00.000Z', '2031-02-15T00:00:00.000Z', 120_000],
       ['2031-02-15T00:00:00.000Z', '2032-02-15T00:00:00.000Z', 120_000],
     ]);
-    await expectIssuedOnTime(invoices);
+    expectIssuedOnTime(invoices);
     await handle.executeUpdate(cancelUpdate, { args: [{ at: 'now' }] });
     await expectLedgerBalanced(h.pools.app, tenant.id);
   });
