@@ -2,6 +2,7 @@
 # `npm start`: the whole stack on this machine, with a demo tenant, until Ctrl-C.
 #   installs what is missing (npm ci, Postgres 15, Redis 7, Temporal CLI, test server),
 #   starts the Temporal dev server + UI (:7233/:8233), Postgres (:5432), Redis (:6379),
+#   stripe-mock (:12111, unless .env names a Stripe key of your own),
 #   applies migrations, starts the worker and the API (:3000), seeds the demo tenant,
 #   and on Ctrl-C stops exactly what it started.
 set -euo pipefail
@@ -54,6 +55,21 @@ step "Build (tsc)"
 npx --no-install tsc -p tsconfig.build.json
 
 bash scripts/services/temporal-dev.sh start
+
+if [[ "${LEDGERLINE_STRIPE_MOCK:-0}" == 1 ]]; then
+  step "stripe-mock (Stripe's official API mock) for the demo's payments"
+  stripe_mock_bin="$(bash scripts/bootstrap/stripe-mock.sh)"
+  if port_open 127.0.0.1 "$STRIPE_MOCK_PORT"; then
+    info "something already listens on :$STRIPE_MOCK_PORT; using it as $STRIPE_API_BASE"
+  else
+    # Both ports on loopback: without -https-addr it would also open :12112 on every interface.
+    "$stripe_mock_bin" -http-addr "127.0.0.1:$STRIPE_MOCK_PORT" -https-addr "127.0.0.1:$((STRIPE_MOCK_PORT + 1))" \
+      >"$LEDGERLINE_DATA/logs/stripe-mock.log" 2>&1 &
+    children+=($!)
+    wait_for_port 127.0.0.1 "$STRIPE_MOCK_PORT" 30 "stripe-mock" "$!" "$LEDGERLINE_DATA/logs/stripe-mock.log"
+    info "stripe-mock pid $! on $STRIPE_API_BASE (log: $LEDGERLINE_DATA/logs/stripe-mock.log)"
+  fi
+fi
 
 step "Database migrations"
 node dist/db/migrate-cli.js

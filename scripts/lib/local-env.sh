@@ -1,6 +1,9 @@
 # shellcheck shell=bash
 # Environment for the local stack that `npm start` runs. A .env file (see .env.example) overrides
 # any of these; ADMIN_TOKEN is generated once per checkout and kept in .data/admin-token.
+# Without a STRIPE_SECRET_KEY of your own, the demo charges through stripe-mock (Stripe's official
+# mock, started by start.sh on 127.0.0.1:$STRIPE_MOCK_PORT); the webhook signing secret is generated
+# once and kept in .data/stripe-webhook-secret.
 load_local_env() {
   if [[ -f "$REPO_ROOT/.env" ]]; then
     info "loading $REPO_ROOT/.env"
@@ -25,5 +28,20 @@ load_local_env() {
     fi
     ADMIN_TOKEN="$(cat "$token_file")"
     export ADMIN_TOKEN
+  fi
+  export STRIPE_MOCK_PORT="${STRIPE_MOCK_PORT:-12111}"
+  if [[ -z "${STRIPE_SECRET_KEY:-}" ]]; then
+    export STRIPE_SECRET_KEY="sk_test_LedgerlineLocalDemo"
+    export STRIPE_API_BASE="${STRIPE_API_BASE:-http://127.0.0.1:$STRIPE_MOCK_PORT}"
+    export LEDGERLINE_STRIPE_MOCK=1
+  fi
+  if [[ -z "${STRIPE_WEBHOOK_SECRET:-}" ]]; then
+    local secret_file="$LEDGERLINE_DATA/stripe-webhook-secret"
+    if [[ ! -s "$secret_file" ]]; then
+      mkdir -p "$LEDGERLINE_DATA"
+      (umask 077 && printf 'whsec_%s' "$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$secret_file")
+    fi
+    STRIPE_WEBHOOK_SECRET="$(cat "$secret_file")"
+    export STRIPE_WEBHOOK_SECRET
   fi
 }

@@ -3,15 +3,18 @@ import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
+import type { PaymentGateway } from '../gateways/payment-gateway';
 import { pinoHttp } from 'pino-http';
 import { requireApiKey } from './auth';
 import { ProblemError, problemHandler } from './problem';
 import { adminRouter } from './routes/admin';
+import { billingSettingsRouter } from './routes/billing-settings';
 import { plansRouter, productsRouter } from './routes/catalog';
 import { customersRouter } from './routes/customers';
 import { healthRouter } from './routes/health';
 import { invoicesRouter } from './routes/invoices';
 import { subscriptionsRouter } from './routes/subscriptions';
+import { stripeWebhookRouter } from './routes/webhooks';
 
 export interface AppDeps {
   readonly pool: Pool;
@@ -21,6 +24,8 @@ export interface AppDeps {
   readonly adminToken: string;
   readonly taskQueue: string;
   readonly temporalUiUrl: string;
+  /** The payment provider (StripeGateway in every process; tests may inject another implementation). */
+  readonly gateway: PaymentGateway;
   readonly now?: () => Date;
 }
 
@@ -30,6 +35,9 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(pinoHttp({ logger: deps.logger, autoLogging: { ignore: (req) => req.url === '/healthz' } }));
+  // Before the JSON parser (Stripe signs the raw bytes) and outside the API-key check (the signature
+  // authenticates the delivery).
+  app.use('/v1/webhooks/stripe', stripeWebhookRouter(deps));
   app.use(express.json({ limit: '1mb' }));
 
   app.use(healthRouter(deps));
@@ -39,9 +47,10 @@ export function createApp(deps: AppDeps): Express {
   v1.use(requireApiKey(pool));
   v1.use('/products', productsRouter(pool));
   v1.use('/plans', plansRouter(pool));
-  v1.use('/customers', customersRouter(pool));
+  v1.use('/customers', customersRouter(deps));
   v1.use('/subscriptions', subscriptionsRouter(deps));
-  v1.use('/invoices', invoicesRouter(pool));
+  v1.use('/invoices', invoicesRouter(deps));
+  v1.use('/billing_settings', billingSettingsRouter(pool));
   app.use('/v1', v1);
 
   app.use((req) => {

@@ -8,16 +8,31 @@ export const PROBLEM_TYPES = {
   malformedJson: { slug: 'malformed-json', title: 'Request body is not valid JSON', status: 400 },
   unauthorized: { slug: 'unauthorized', title: 'Missing or invalid credentials', status: 401 },
   notFound: { slug: 'not-found', title: 'Resource not found', status: 404 },
+  paymentMethodRejected: {
+    slug: 'payment-method-rejected',
+    title: 'The payment provider refused the payment method',
+    status: 402,
+  },
   conflict: { slug: 'conflict', title: 'Conflicts with an existing resource', status: 409 },
   unsupportedMediaType: {
     slug: 'unsupported-media-type',
     title: 'Body must be application/json',
     status: 415,
   },
+  unprocessable: {
+    slug: 'unprocessable',
+    title: 'The request is well-formed but cannot be applied',
+    status: 422,
+  },
   idempotencyKeyReused: {
     slug: 'idempotency-key-reused',
     title: 'Idempotency-Key was already used with a different request',
     status: 422,
+  },
+  invalidWebhookSignature: {
+    slug: 'invalid-webhook-signature',
+    title: 'Webhook signature verification failed',
+    status: 400,
   },
   unavailable: { slug: 'service-unavailable', title: 'A dependency is unavailable', status: 503 },
   internal: { slug: 'internal-error', title: 'Internal server error', status: 500 },
@@ -31,12 +46,20 @@ export interface FieldError {
   readonly message: string;
 }
 
+/** Members added to the problem body; names are the wire names. */
+export interface ProblemExtensions {
+  readonly field?: string;
+  readonly errors?: FieldError[];
+  /** For payment-method-rejected: the provider's decline code (`card_declined`, `incorrect_cvc`). */
+  readonly decline_code?: string;
+}
+
 /** An expected failure that becomes a problem+json response; anything else thrown is a bug (500). */
 export class ProblemError extends Error {
   constructor(
     readonly kind: ProblemKind,
     readonly detail: string,
-    readonly extensions: { field?: string; errors?: FieldError[] } = {},
+    readonly extensions: ProblemExtensions = {},
   ) {
     super(detail);
     this.name = 'ProblemError';
@@ -47,9 +70,16 @@ export function notFound(resource: string, id: string): ProblemError {
   return new ProblemError('notFound', `No ${resource} with id '${id}'`, { field: 'id' });
 }
 
-/** Dotted path as the client wrote it (`items.0.price`), or `body` for the body itself. */
+/**
+ * The path as the client wrote it: dotted keys, bracketed array indices (`items[0].price`,
+ * `dunning.retry_schedule_days[2]`), or `body` for the body itself.
+ */
 export function fieldPath(path: readonly PropertyKey[]): string {
-  return path.length === 0 ? 'body' : path.map(String).join('.');
+  if (path.length === 0) return 'body';
+  return path.reduce<string>((out, segment, index) => {
+    if (typeof segment === 'number') return `${out}[${segment}]`;
+    return index === 0 ? String(segment) : `${out}.${String(segment)}`;
+  }, '');
 }
 
 export function validationProblem(error: z.ZodError, location: 'body' | 'query' = 'body'): ProblemError {

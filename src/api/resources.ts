@@ -25,14 +25,18 @@ export interface PlanRow {
   product_id: string;
   nickname: string | null;
   currency: string;
+  /** The current price version's amount, copied onto the plan in the transaction that adds a version. */
   amount_minor: number;
-  billing_interval: 'month' | 'year';
+  billing_interval: 'day' | 'week' | 'month' | 'year';
   interval_count: number;
+  current_price_id: string | null;
   active: boolean;
   metadata: Record<string, string>;
   created_at: Date;
 }
-export const planResource = (row: PlanRow) => ({
+/** A plan row joined with its current price version's number (`current_price_version`). */
+export type PlanWithPriceRow = PlanRow & { current_price_version?: number | null };
+export const planResource = (row: PlanWithPriceRow) => ({
   id: row.id,
   object: 'plan' as const,
   product: row.product_id,
@@ -41,9 +45,71 @@ export const planResource = (row: PlanRow) => ({
   amount: row.amount_minor,
   interval: row.billing_interval,
   interval_count: row.interval_count,
+  current_price:
+    row.current_price_id === null || row.current_price_id === undefined
+      ? null
+      : { id: row.current_price_id, version: row.current_price_version ?? null, amount: row.amount_minor },
   active: row.active,
   metadata: row.metadata,
   created_at: iso(row.created_at),
+});
+
+export interface PriceRow {
+  id: string;
+  plan_id: string;
+  version: number;
+  currency: string;
+  unit_amount_minor: number;
+  billing_interval: PlanRow['billing_interval'];
+  interval_count: number;
+  created_at: Date;
+}
+/** One immutable version of a plan's price; `current` when the plan sells it to new subscriptions. */
+export const priceResource = (row: PriceRow, currentPriceId: string | null) => ({
+  id: row.id,
+  object: 'price' as const,
+  plan: row.plan_id,
+  version: row.version,
+  currency: row.currency,
+  amount: row.unit_amount_minor,
+  interval: row.billing_interval,
+  interval_count: row.interval_count,
+  current: row.id === currentPriceId,
+  created_at: iso(row.created_at),
+});
+
+export interface PriceOverrideRow {
+  id: string;
+  customer_id: string;
+  plan_id: string;
+  currency: string;
+  unit_amount_minor: number;
+  created_at: Date;
+}
+export const priceOverrideResource = (row: PriceOverrideRow) => ({
+  id: row.id,
+  object: 'price_override' as const,
+  customer: row.customer_id,
+  plan: row.plan_id,
+  currency: row.currency,
+  amount: row.unit_amount_minor,
+  created_at: iso(row.created_at),
+});
+
+export interface PaymentProfileRow {
+  customer_id: string;
+  provider: string;
+  provider_customer_id: string;
+  default_payment_method_id: string | null;
+  updated_at: Date;
+}
+export const paymentProfileResource = (row: PaymentProfileRow) => ({
+  object: 'payment_profile' as const,
+  customer: row.customer_id,
+  provider: row.provider,
+  provider_customer_id: row.provider_customer_id,
+  default_payment_method: row.default_payment_method_id,
+  updated_at: iso(row.updated_at),
 });
 
 export interface CustomerRow {

@@ -26,3 +26,22 @@ export const ListQuery = z.strictObject({
   starting_after: z.string().max(100).optional(),
 });
 export type ListQuery = z.infer<typeof ListQuery>;
+
+export const BillingInterval = z.enum(['day', 'week', 'month', 'year']);
+export type BillingInterval = z.infer<typeof BillingInterval>;
+
+/** Largest interval_count per interval (the calendar and the plans table enforce the same bounds). */
+export const MAX_INTERVAL_COUNT: Readonly<Record<BillingInterval, number>> = {
+  day: 365,
+  week: 52,
+  month: 12,
+  year: 5,
+};
+
+/**
+ * A payment method collected by the front end (`pm_1Q…`), or one of Stripe's test tokens in test mode
+ * (`pm_card_visa`), hence the underscores.
+ */
+export const PaymentMethodId = z
+  .string()
+  .regex(/^pm_[0-9A-Za-z_]{1,250}$/, 'must be a pm_… payment method id');

@@ -1,14 +1,17 @@
 import { Client, Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
-import { loadConfig } from '../config/env';
+import { loadConfig, stripeGatewayConfig } from '../config/env';
 import { createLogger } from '../config/logger';
 import { createPool } from '../db/pool';
+import { StripeGateway } from '../gateways/stripe-gateway';
 import { createApp } from './app';
 
 /** API process entry point: config → connections → HTTP server, and a clean stop on SIGINT/SIGTERM. */
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, 'ledgerline-api');
+  // Built first: a bad key or webhook secret stops the process before it opens any connection.
+  const gateway = new StripeGateway(stripeGatewayConfig(config));
   const pool = createPool(config.DATABASE_URL);
   const redis = new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2 });
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
@@ -21,9 +24,17 @@ async function main(): Promise<void> {
     adminToken: config.ADMIN_TOKEN,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     temporalUiUrl: config.TEMPORAL_UI_URL,
+    gateway,
   });
   const server = app.listen(config.HTTP_PORT, config.HTTP_HOST, () => {
-    logger.info({ host: config.HTTP_HOST, port: config.HTTP_PORT }, 'API listening');
+    logger.info(
+      {
+        host: config.HTTP_HOST,
+        port: config.HTTP_PORT,
+        stripe: config.STRIPE_API_BASE?.host ?? 'api.stripe.com',
+      },
+      'API listening',
+    );
   });
   const stop = (signal: string) => {
     logger.info({ signal }, 'stopping API');

@@ -3,7 +3,8 @@ import path from 'node:path';
 
 /**
  * `npm start` seeds a demo tenant through the real HTTP API: a tenant and API key (via the admin
- * endpoint), then a product, a monthly plan and a customer. Every POST carries an Idempotency-Key,
+ * endpoint), then a product, a monthly plan, a customer and its card (Stripe's test token
+ * pm_card_visa, through stripe-mock unless .env names a Stripe key). Every POST carries an Idempotency-Key,
  * so running it again creates nothing new. The key is kept in .data/demo-tenant.json (git-ignored)
  * because the API shows a secret only once.
  */
@@ -58,6 +59,20 @@ async function createOnce(apiKey: string, url: string, key: string, body: unknow
   return String(result.json.id);
 }
 
+/** The demo customer's card; a failure is reported, not fatal (subscriptions then go past_due). */
+async function attachCard(apiKey: string, customerId: string): Promise<string> {
+  const result = await call(
+    'POST',
+    `/v1/customers/${customerId}/payment_methods`,
+    apiKey,
+    { payment_method: 'pm_card_visa' },
+    'demo-seed-payment-method',
+  );
+  if (result.status === 200) return `${String(result.json.default_payment_method)} (default)`;
+  const reason = typeof result.json.detail === 'string' ? result.json.detail : `HTTP ${result.status}`;
+  return `none: attaching pm_card_visa failed (${reason})`;
+}
+
 async function main(): Promise<void> {
   const { tenantId, apiKey } = await ensureTenant();
   const productId = await createOnce(apiKey, '/v1/products', 'demo-seed-product', {
@@ -76,6 +91,8 @@ async function main(): Promise<void> {
     name: 'Ada Lovelace',
     external_id: 'demo-customer-1',
   });
+  const card = await attachCard(apiKey, customerId);
+  const stripe = process.env.STRIPE_API_BASE ?? 'https://api.stripe.com';
   const lines = [
     '',
     '  Ledgerline is running.',
@@ -85,6 +102,8 @@ async function main(): Promise<void> {
     `    API key       ${apiKey}`,
     `    Plan          ${planId}  (USD 49.00 / month)`,
     `    Customer      ${customerId}`,
+    `    Card          ${card}`,
+    `    Stripe        ${stripe}   (webhooks: POST ${apiUrl}/v1/webhooks/stripe, signed with STRIPE_WEBHOOK_SECRET)`,
     '',
     '  Create a subscription (it appears in the Temporal UI as subscription:<tenant>:<subscription>):',
     '',
@@ -94,6 +113,7 @@ async function main(): Promise<void> {
     `      -d '{"customer":"${customerId}","plan":"${planId}"}'`,
     '',
     `  Then: curl -s ${apiUrl}/v1/subscriptions/<id> -H 'Authorization: Bearer ${apiKey}'`,
+    `  Dunning and proration: curl -s ${apiUrl}/v1/billing_settings -H 'Authorization: Bearer ${apiKey}'`,
     `  Operators: ${uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(`TenantId="${tenantId}"`)}`,
     '',
     '  Press Ctrl-C to stop everything npm start started.',

@@ -1,13 +1,15 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { loadConfig } from '../config/env';
+import { loadConfig, stripeGatewayConfig } from '../config/env';
 import { createLogger } from '../config/logger';
 import { createPool } from '../db/pool';
+import { StripeGateway } from '../gateways/stripe-gateway';
 
 /** Worker process: runs subscription workflows and their activities on the subscriptions task queue. */
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, 'ledgerline-worker');
+  const gateway = new StripeGateway(stripeGatewayConfig(config));
   const pool = createPool(config.DATABASE_URL);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const worker = await Worker.create({
@@ -15,10 +17,13 @@ async function main(): Promise<void> {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     workflowsPath: require.resolve('../workflows'),
-    activities: createActivities({ pool }),
+    activities: createActivities({ pool, gateway }),
     shutdownGraceTime: '10 seconds',
   });
-  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker started');
+  logger.info(
+    { taskQueue: config.TEMPORAL_TASK_QUEUE, stripe: config.STRIPE_API_BASE?.host ?? 'api.stripe.com' },
+    'worker started',
+  );
   // Worker.run() resolves after SIGINT/SIGTERM (the SDK installs those handlers) once in-flight tasks finish.
   await worker.run();
   await Promise.allSettled([pool.end(), connection.close()]);

@@ -1,12 +1,28 @@
 import { Router } from 'express';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { z } from 'zod';
 import { newId } from '../../db/ids';
 import { tenantRead, tenantWrite } from '../handlers';
 import { listPage } from '../pagination';
 import { notFound, parseOrThrow, ProblemError } from '../problem';
-import { planResource, productResource, type PlanRow, type ProductRow } from '../resources';
-import { AmountMinor, Currency, idOf, ListQuery, Metadata } from '../schemas';
+import {
+  planResource,
+  priceResource,
+  productResource,
+  type PlanRow,
+  type PlanWithPriceRow,
+  type PriceRow,
+  type ProductRow,
+} from '../resources';
+import {
+  AmountMinor,
+  BillingInterval,
+  Currency,
+  idOf,
+  ListQuery,
+  MAX_INTERVAL_COUNT,
+  Metadata,
+} from '../schemas';
 
 const CreateProductBody = z.strictObject({
   name: z.string().trim().min(1).max(200),
@@ -14,14 +30,31 @@ const CreateProductBody = z.strictObject({
   metadata: Metadata,
 });
 
-const CreatePlanBody = z.strictObject({
-  product: idOf('prod'),
+const CreatePlanBody = z
+  .strictObject({
+    product: idOf('prod'),
+    amount: AmountMinor,
+    currency: Currency,
+    interval: BillingInterval,
+    interval_count: z.number().int().min(1).max(MAX_INTERVAL_COUNT.day).default(1),
+    nickname: z.string().max(200).optional(),
+    metadata: Metadata,
+  })
+  .superRefine((plan, ctx) => {
+    const max = MAX_INTERVAL_COUNT[plan.interval];
+    if (plan.interval_count > max) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['interval_count'],
+        message: `must be at most ${max} when interval is '${plan.interval}'`,
+      });
+    }
+  });
+
+/** A new version of the plan's price. Currency and interval are the plan's and cannot change here. */
+const CreatePriceBody = z.strictObject({
   amount: AmountMinor,
-  currency: Currency,
-  interval: z.enum(['month', 'year']),
-  interval_count: z.number().int().min(1).max(12).default(1),
-  nickname: z.string().max(200).optional(),
-  metadata: Metadata,
+  currency: Currency.optional(),
 });
 
 export function productsRouter(pool: Pool): Router {
@@ -62,6 +95,29 @@ export function productsRouter(pool: Pool): Router {
   return router;
 }
 
+const PLAN_WITH_PRICE = `SELECT plans.*, prices.version AS current_price_version
+  FROM plans LEFT JOIN prices ON prices.tenant_id = plans.tenant_id AND prices.id = plans.current_price_id`;
+
+/** Adds `current_price_version` to plan rows read without the join (one query for a whole page). */
+async function withPriceVersions(db: PoolClient, plans: readonly PlanRow[]): Promise<PlanWithPriceRow[]> {
+  const priceIds = plans.flatMap((plan) => (plan.current_price_id === null ? [] : [plan.current_price_id]));
+  const { rows } = await db.query<{ id: string; version: number }>(
+    'SELECT id, version FROM prices WHERE id = ANY($1::text[])',
+    [priceIds],
+  );
+  const versions = new Map(rows.map((row) => [row.id, row.version]));
+  return plans.map((plan) => ({
+    ...plan,
+    current_price_version:
+      plan.current_price_id === null ? null : (versions.get(plan.current_price_id) ?? null),
+  }));
+}
+
+export async function findPlan(db: PoolClient, planId: string): Promise<PlanWithPriceRow | undefined> {
+  const { rows } = await db.query<PlanWithPriceRow>(`${PLAN_WITH_PRICE} WHERE plans.id = $1`, [planId]);
+  return rows[0];
+}
+
 export function plansRouter(pool: Pool): Router {
   const router = Router();
   router.post(
@@ -72,11 +128,16 @@ export function plansRouter(pool: Pool): Router {
       if (product.rowCount === 0) {
         throw new ProblemError('notFound', `No product with id '${body.product}'`, { field: 'product' });
       }
+      const planId = newId('plan');
+      const priceId = newId('price');
+      // plans.current_price_id is checked at commit (deferred), so the plan can name its first price
+      // before the price (which references the plan) exists.
       const { rows } = await db.query<PlanRow>(
-        `INSERT INTO plans (id, tenant_id, product_id, nickname, currency, amount_minor, billing_interval, interval_count, metadata)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+        `INSERT INTO plans (id, tenant_id, product_id, nickname, currency, amount_minor, billing_interval,
+                            interval_count, metadata, current_price_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
         [
-          newId('plan'),
+          planId,
           auth.tenantId,
           body.product,
           body.nickname ?? null,
@@ -85,31 +146,120 @@ export function plansRouter(pool: Pool): Router {
           body.interval,
           body.interval_count,
           body.metadata ?? {},
+          priceId,
         ],
       );
-      return { status: 201, body: planResource(rows[0] as PlanRow) };
+      await db.query(
+        `INSERT INTO prices (id, tenant_id, plan_id, version, currency, unit_amount_minor, billing_interval,
+                             interval_count)
+         VALUES ($1, $2, $3, 1, $4, $5, $6, $7)`,
+        [priceId, auth.tenantId, planId, body.currency, body.amount, body.interval, body.interval_count],
+      );
+      return { status: 201, body: planResource({ ...(rows[0] as PlanRow), current_price_version: 1 }) };
     }),
   );
   router.get(
     '/',
-    tenantRead(pool, async ({ req, db }) => ({
-      status: 200,
-      body: await listPage(
+    tenantRead(pool, async ({ req, db }) => {
+      const page = await listPage(
         db,
         'plans',
         parseOrThrow(ListQuery, req.query, 'query'),
         '/v1/plans',
-        planResource,
-      ),
-    })),
+        (row: PlanRow) => row,
+      );
+      return {
+        status: 200,
+        body: { ...page, data: (await withPriceVersions(db, page.data)).map(planResource) },
+      };
+    }),
   );
   router.get(
     '/:id',
     tenantRead(pool, async ({ req, db }) => {
-      const { rows } = await db.query<PlanRow>('SELECT * FROM plans WHERE id = $1', [req.params.id]);
-      const row = rows[0];
+      const row = await findPlan(db, String(req.params.id));
       if (!row) throw notFound('plan', String(req.params.id));
       return { status: 200, body: planResource(row) };
+    }),
+  );
+
+  /**
+   * A new price version: the plan sells it from now on; subscriptions keep the version they pinned.
+   * The plan row is locked, so concurrent requests get consecutive versions.
+   */
+  router.post(
+    '/:id/prices',
+    tenantWrite(pool, async ({ req, auth, db }) => {
+      const body = parseOrThrow(CreatePriceBody, req.body);
+      const planId = String(req.params.id);
+      const { rows: plans } = await db.query<PlanRow>('SELECT * FROM plans WHERE id = $1 FOR UPDATE', [
+        planId,
+      ]);
+      const plan = plans[0];
+      if (!plan) throw notFound('plan', planId);
+      if (body.currency !== undefined && body.currency !== plan.currency) {
+        throw new ProblemError(
+          'unprocessable',
+          `Plan ${plan.id} is priced in ${plan.currency}; a new version cannot change the currency to ${body.currency} (create a new plan instead)`,
+          { field: 'currency' },
+        );
+      }
+      const { rows: next } = await db.query<{ version: number }>(
+        'SELECT coalesce(max(version), 0) + 1 AS version FROM prices WHERE plan_id = $1',
+        [plan.id],
+      );
+      const version = next[0]?.version ?? 1;
+      const { rows: prices } = await db.query<PriceRow>(
+        `INSERT INTO prices (id, tenant_id, plan_id, version, currency, unit_amount_minor, billing_interval,
+                             interval_count)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+        [
+          newId('price'),
+          auth.tenantId,
+          plan.id,
+          version,
+          plan.currency,
+          body.amount,
+          plan.billing_interval,
+          plan.interval_count,
+        ],
+      );
+      const price = prices[0] as PriceRow;
+      await db.query('UPDATE plans SET amount_minor = $2, current_price_id = $3 WHERE id = $1', [
+        plan.id,
+        price.unit_amount_minor,
+        price.id,
+      ]);
+      return { status: 201, body: priceResource(price, price.id) };
+    }),
+  );
+
+  router.get(
+    '/:id/prices',
+    tenantRead(pool, async ({ req, db }) => {
+      const query = parseOrThrow(ListQuery, req.query, 'query');
+      const planId = String(req.params.id);
+      const plan = await findPlan(db, planId);
+      if (!plan) throw notFound('plan', planId);
+      const params: unknown[] = [plan.id, query.limit + 1];
+      let after = '';
+      if (query.starting_after !== undefined) {
+        params.push(query.starting_after);
+        after = 'AND version < (SELECT version FROM prices WHERE id = $3 AND plan_id = $1)';
+      }
+      const { rows } = await db.query<PriceRow>(
+        `SELECT * FROM prices WHERE plan_id = $1 ${after} ORDER BY version DESC LIMIT $2`,
+        params,
+      );
+      return {
+        status: 200,
+        body: {
+          object: 'list',
+          url: `/v1/plans/${plan.id}/prices`,
+          has_more: rows.length > query.limit,
+          data: rows.slice(0, query.limit).map((row) => priceResource(row, plan.current_price_id)),
+        },
+      };
     }),
   );
   return router;
