@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { createApp } from '../src/api/app';
+import { StripeGateway } from '../src/gateways/stripe-gateway';
 import { newId } from '../src/db/ids';
 import { createPool } from '../src/db/pool';
 import { createTenantWithApiKey } from '../src/db/tenants';
@@ -44,6 +45,8 @@ async function main(): Promise<void> {
     adminToken: 'x'.repeat(32),
     taskQueue: 'bench',
     temporalUiUrl: 'http://127.0.0.1:8233',
+    // Never called by the read endpoints measured here.
+    gateway: new StripeGateway({ apiKey: 'sk_test_bench_unused', webhookSecret: 'whsec_bench_unused' }),
   });
   const server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
