@@ -13,6 +13,7 @@ export const PROBLEM_TYPES = {
     title: 'The payment provider refused the payment method',
     status: 402,
   },
+  paymentDeclined: { slug: 'payment-declined', title: 'The payment was declined', status: 402 },
   conflict: { slug: 'conflict', title: 'Conflicts with an existing resource', status: 409 },
   unsupportedMediaType: {
     slug: 'unsupported-media-type',

@@ -1,27 +1,39 @@
 import type { Client } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { Router } from 'express';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { z } from 'zod';
+import { hasDefaultPaymentMethod, resolvePrice } from '../../db/catalog';
+import { customerCreditBalanceMinor } from '../../db/customer-balance';
 import { newId } from '../../db/ids';
 import { withTenant } from '../../db/with-tenant';
-import { createSchedule, periodOf } from '../../domain/calendar';
+import type { PriceSnapshot, SubscriptionItem } from '../../domain/billing-types';
+import { validateItems } from '../../domain/catalog';
 import {
-  cancelSignal,
+  addAddonUpdate,
+  cancelUpdate,
+  changePlanUpdate,
+  changeQuantityUpdate,
+  extendTrialUpdate,
   getStateQuery,
+  pauseUpdate,
+  removeAddonUpdate,
+  resumeUpdate,
   SearchAttributes,
   subscriptionWorkflowId,
-  type PlanSnapshot,
+  undoCancelUpdate,
+  upcomingInvoiceQuery,
+  type ItemChangeResult,
   type SubscriptionState,
-  type SubscriptionWorkflowInput,
 } from '../../workflows/contracts';
 import type { subscriptionWorkflow } from '../../workflows/subscription';
+import { currentPeriodOf, initialSubscriptionInput } from '../../workflows/subscription-state';
 import { authOf } from '../auth';
-import { tenantRead, tenantWrite } from '../handlers';
+import { tenantRead, tenantWrite, type TenantRequestContext } from '../handlers';
 import { listPage } from '../pagination';
 import { notFound, parseOrThrow, ProblemError } from '../problem';
-import { subscriptionResource, type PlanRow, type SubscriptionRow } from '../resources';
+import { subscriptionById, subscriptionResourceOf, type SubscriptionDbRow } from '../subscription-resources';
 import { idOf, ListQuery, Metadata } from '../schemas';
+import { executeSubscriptionUpdate } from '../workflow-updates';
 
 export interface SubscriptionRouteDeps {
   readonly pool: Pool;
@@ -31,14 +43,75 @@ export interface SubscriptionRouteDeps {
   readonly now?: () => Date;
 }
 
-const CreateSubscriptionBody = z.strictObject({
-  customer: idOf('cus'),
-  plan: idOf('plan'),
-  metadata: Metadata,
+const ItemRequest = z
+  .strictObject({
+    price: idOf('price').optional(),
+    plan: idOf('plan').optional(),
+    quantity: z.number().int().min(1).max(1_000_000).optional(),
+  })
+  .refine((item) => (item.price === undefined) !== (item.plan === undefined), {
+    message: 'give exactly one of price and plan',
+    path: ['price'],
+  });
+
+const IsoInstant = z.iso.datetime({ offset: false }).transform((value) => new Date(value).toISOString());
+
+const CreateSubscriptionBody = z
+  .strictObject({
+    customer: idOf('cus'),
+    plan: idOf('plan').optional(),
+    items: z.array(ItemRequest).min(1).max(20).optional(),
+    trial_period_days: z.number().int().min(1).max(730).optional(),
+    trial_end: IsoInstant.optional(),
+    trial_settings: z
+      .strictObject({
+        end_behavior: z.strictObject({ missing_payment_method: z.enum(['cancel', 'create_invoice']) }),
+      })
+      .optional(),
+    billing_cycle_anchor_config: z.enum(['anniversary', 'calendar']).optional(),
+    metadata: Metadata,
+  })
+  .refine((body) => (body.plan === undefined) !== (body.items === undefined), {
+    message: 'give either plan or items',
+    path: ['items'],
+  })
+  .refine((body) => body.trial_period_days === undefined || body.trial_end === undefined, {
+    message: 'give at most one of trial_period_days and trial_end',
+    path: ['trial_end'],
+  });
+
+const ProrationBehavior = z.enum(['create_prorations', 'always_invoice', 'none']);
+const Timing = z.enum(['now', 'period_end']);
+
+const UpdateSubscriptionBody = z.strictObject({
+  items: z
+    .array(
+      z.strictObject({
+        id: idOf('si').optional(),
+        price: idOf('price').optional(),
+        plan: idOf('plan').optional(),
+        quantity: z.number().int().min(1).max(1_000_000).optional(),
+        deleted: z.literal(true).optional(),
+      }),
+    )
+    .length(1, 'change one item per request')
+    .optional(),
+  proration_behavior: ProrationBehavior.optional(),
+  proration_timing: Timing.optional(),
+  cancel_at_period_end: z.boolean().optional(),
+  trial_end: IsoInstant.optional(),
 });
 
 const CancelBody = z.strictObject({
+  at: Timing.optional(),
+  prorate: z.boolean().optional(),
   reason: z.string().trim().min(1).max(500).optional(),
+});
+
+const PauseBody = z.strictObject({
+  behavior: z.enum(['pause_collection', 'pause_service']),
+  timing: Timing.optional(),
+  resumes_at: IsoInstant.optional(),
 });
 
 const ListSubscriptionsQuery = ListQuery.extend({
@@ -47,6 +120,7 @@ const ListSubscriptionsQuery = ListQuery.extend({
 });
 
 const QUERY_DEADLINE_MS = 3_000;
+const MS_PER_DAY = 86_400_000;
 
 export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
   const { pool, temporal, taskQueue } = deps;
@@ -65,59 +139,100 @@ export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
       if (customer.rowCount === 0) {
         throw new ProblemError('notFound', `No customer with id '${body.customer}'`, { field: 'customer' });
       }
-      const planRows = await db.query<PlanRow & { product_name: string }>(
-        `SELECT plans.*, products.name AS product_name FROM plans JOIN products ON products.id = plans.product_id
-          WHERE plans.id = $1`,
-        [body.plan],
-      );
-      const plan = planRows.rows[0];
-      if (!plan) throw new ProblemError('notFound', `No plan with id '${body.plan}'`, { field: 'plan' });
+      const requested = body.items ?? [{ plan: body.plan }];
+      const items: SubscriptionItem[] = [];
+      for (const [index, item] of requested.entries()) {
+        const price = await resolvePrice(db, {
+          customerId: body.customer,
+          priceId: item.price,
+          planId: item.plan,
+        });
+        const field =
+          body.items === undefined
+            ? 'plan'
+            : `items[${index}].${item.price === undefined ? 'plan' : 'price'}`;
+        if (price === null)
+          throw new ProblemError(
+            'notFound',
+            `No ${field.endsWith('plan') ? 'plan' : 'price'} '${item.price ?? item.plan}'`,
+            { field },
+          );
+        items.push({
+          itemId: newId('subscriptionItem'),
+          kind: index === 0 ? 'plan' : 'addon',
+          price,
+          quantity: ('quantity' in item ? item.quantity : undefined) ?? 1,
+        });
+      }
+      const problem = validateItems(items);
+      if (problem !== null) throw new ProblemError('unprocessable', problem, { field: 'items' });
 
       const subscriptionId = newId('subscription');
       const workflowId = subscriptionWorkflowId(auth.tenantId, subscriptionId);
-      const startedAt = now().toISOString();
-      const schedule = createSchedule(
-        startedAt,
-        { interval: plan.billing_interval, intervalCount: plan.interval_count },
-        'anniversary',
-      );
-      const firstPeriod = periodOf(schedule, 0);
-      const snapshot: PlanSnapshot = {
-        planId: plan.id,
-        productName: plan.product_name,
-        currency: plan.currency,
-        amountMinor: plan.amount_minor,
-        interval: plan.billing_interval,
-        intervalCount: plan.interval_count,
-      };
-      const { rows } = await db.query<SubscriptionRow>(
+      const createdAtMs = Math.floor(now().getTime() / 1000) * 1000;
+      const createdAt = new Date(createdAtMs).toISOString();
+      const trialEnd =
+        body.trial_end ??
+        (body.trial_period_days === undefined
+          ? null
+          : new Date(createdAtMs + body.trial_period_days * MS_PER_DAY).toISOString());
+      if (trialEnd !== null && Date.parse(trialEnd) <= createdAtMs) {
+        throw new ProblemError('validation', 'trial_end must be in the future', { field: 'trial_end' });
+      }
+      const input = initialSubscriptionInput({
+        tenantId: auth.tenantId,
+        subscriptionId,
+        customerId: body.customer,
+        items,
+        createdAt,
+        trialEnd,
+        trialEndBehavior: body.trial_settings?.end_behavior.missing_payment_method ?? 'create_invoice',
+        alignment: body.billing_cycle_anchor_config ?? 'anniversary',
+        hasPaymentMethod: await hasDefaultPaymentMethod(db, body.customer),
+      });
+      const period = currentPeriodOf(input);
+      const plan = items[0] as SubscriptionItem;
+      const { rows } = await db.query<SubscriptionDbRow>(
         `INSERT INTO subscriptions (id, tenant_id, customer_id, plan_id, status, workflow_id, billing_anchor,
-                                    current_period_start, current_period_end, metadata)
-         VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8, $9) RETURNING *`,
+                                    current_period_start, current_period_end, currency, trial_start, trial_end, metadata)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *`,
         [
           subscriptionId,
           auth.tenantId,
           body.customer,
-          plan.id,
+          plan.price.planId,
+          input.status,
           workflowId,
-          schedule.anchor,
-          firstPeriod.start,
-          firstPeriod.end,
+          input.schedule?.anchor ?? null,
+          period?.start ?? null,
+          period?.end ?? null,
+          input.currency,
+          input.trial?.start ?? null,
+          input.trial?.end ?? null,
           body.metadata ?? {},
         ],
       );
+      for (const [position, item] of items.entries()) {
+        await db.query(
+          `INSERT INTO subscription_items (id, tenant_id, subscription_id, kind, price_id, plan_id, quantity,
+                                           unit_amount_minor, position)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+          [
+            item.itemId,
+            auth.tenantId,
+            subscriptionId,
+            item.kind,
+            item.price.priceId,
+            item.price.planId,
+            item.quantity,
+            item.price.unitAmountMinor,
+            position,
+          ],
+        );
+      }
 
       // Started inside the transaction: if the commit then fails, the workflow is terminated, so
       // there is never a subscription row without a workflow (nothing would bill it).
-      const input: SubscriptionWorkflowInput = {
-        tenantId: auth.tenantId,
-        subscriptionId,
-        customerId: body.customer,
-        plan: snapshot,
-        schedule,
-        periodIndex: 0,
-        invoicesIssued: 0,
-      };
       const handle = await temporal.workflow.start<typeof subscriptionWorkflow>('subscriptionWorkflow', {
         taskQueue,
         workflowId,
@@ -126,17 +241,15 @@ export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
         typedSearchAttributes: [
           { key: SearchAttributes.tenantId, value: auth.tenantId },
           { key: SearchAttributes.customerId, value: body.customer },
-          { key: SearchAttributes.planId, value: plan.id },
-          { key: SearchAttributes.status, value: 'active' },
+          { key: SearchAttributes.planId, value: plan.price.planId },
+          { key: SearchAttributes.status, value: input.status },
         ],
       });
       onRollback(async () => {
         await handle.terminate('subscription creation rolled back');
       });
-      return {
-        status: 201,
-        body: { ...subscriptionResource(rows[0] as SubscriptionRow), temporal: temporalLink(workflowId) },
-      };
+      const resource = await subscriptionResourceOf(db, rows[0] as SubscriptionDbRow);
+      return { status: 201, body: { ...resource, temporal: temporalLink(workflowId) } };
     }),
   );
 
@@ -144,10 +257,29 @@ export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
     '/',
     tenantRead(pool, async ({ req, db }) => {
       const query = parseOrThrow(ListSubscriptionsQuery, req.query, 'query');
-      const body = await listPage(db, 'subscriptions', query, '/v1/subscriptions', subscriptionResource, [
-        { column: 'customer_id', value: query.customer },
-        { column: 'status', value: query.status },
-      ]);
+      const body = await listPage(
+        db,
+        'subscriptions',
+        query,
+        '/v1/subscriptions',
+        (row: SubscriptionDbRow) => ({
+          id: row.id,
+          object: 'subscription' as const,
+          customer: row.customer_id,
+          plan: row.plan_id,
+          status: row.status,
+          currency: row.currency,
+          current_period_start: row.current_period_start?.toISOString() ?? null,
+          current_period_end: row.current_period_end?.toISOString() ?? null,
+          cancel_at_period_end: row.cancel_at_period_end,
+          created_at: row.created_at.toISOString(),
+          workflow_id: row.workflow_id,
+        }),
+        [
+          { column: 'customer_id', value: query.customer },
+          { column: 'status', value: query.status },
+        ],
+      );
       return { status: 200, body };
     }),
   );
@@ -155,63 +287,377 @@ export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
   /** The Postgres row, plus the live state straight from the workflow (null when it cannot answer now). */
   router.get('/:id', async (req, res) => {
     const auth = authOf(res);
-    const row = await withTenant(pool, auth.tenantId, async (db) => {
-      const { rows } = await db.query<SubscriptionRow>('SELECT * FROM subscriptions WHERE id = $1', [
-        req.params.id,
-      ]);
-      return rows[0];
-    });
-    if (!row) throw notFound('subscription', String(req.params.id));
+    const found = await withTenant(pool, auth.tenantId, (db) => subscriptionById(db, String(req.params.id)));
+    if (!found) throw notFound('subscription', String(req.params.id));
     let workflow: SubscriptionState | null = null;
     let workflowError: string | null = null;
     try {
       workflow = await temporal.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
-        temporal.workflow.getHandle(row.workflow_id).query(getStateQuery),
+        temporal.workflow.getHandle(found.row.workflow_id).query(getStateQuery),
       );
     } catch (error) {
       workflowError = (error as Error).message;
     }
     res.json({
-      ...subscriptionResource(row),
-      temporal: temporalLink(row.workflow_id),
+      ...found.resource,
+      temporal: temporalLink(found.row.workflow_id),
       workflow,
       ...(workflowError === null ? {} : { workflow_error: workflowError }),
     });
   });
 
-  router.post(
-    '/:id/cancel',
-    tenantWrite(pool, async ({ req, db }) => {
-      const body = parseOrThrow(CancelBody, req.body ?? {});
-      const { rows } = await db.query<SubscriptionRow>('SELECT * FROM subscriptions WHERE id = $1', [
-        req.params.id,
-      ]);
-      const row = rows[0];
-      if (!row) throw notFound('subscription', String(req.params.id));
-      if (row.status === 'canceled' || row.status === 'ended') {
-        throw new ProblemError('conflict', `Subscription ${row.id} is already ${row.status}`, {
+  router.get('/:id/upcoming_invoice', async (req, res) => {
+    const auth = authOf(res);
+    const found = await withTenant(pool, auth.tenantId, (db) => subscriptionById(db, String(req.params.id)));
+    if (!found) throw notFound('subscription', String(req.params.id));
+    const upcoming = await temporal.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
+      temporal.workflow.getHandle(found.row.workflow_id).query(upcomingInvoiceQuery),
+    );
+    if (upcoming === null) {
+      throw new ProblemError(
+        'notFound',
+        `Subscription ${found.row.id} has no upcoming invoice (it ends or is paused)`,
+        {
           field: 'id',
+        },
+      );
+    }
+    const balanceMinor = await withTenant(pool, auth.tenantId, (db) =>
+      customerCreditBalanceMinor(db, found.row.customer_id, upcoming.currency),
+    );
+    const creditMinor = Math.min(Math.max(balanceMinor, 0), Math.max(upcoming.totalMinor, 0));
+    res.json({
+      object: 'invoice' as const,
+      subscription: found.row.id,
+      customer: found.row.customer_id,
+      currency: upcoming.currency,
+      period_start: upcoming.periodStart,
+      period_end: upcoming.periodEnd,
+      next_payment_attempt: upcoming.issuesAt,
+      lines: {
+        object: 'list' as const,
+        data: upcoming.lines.map((line) => ({
+          kind: line.kind,
+          description: line.description,
+          quantity: line.quantity,
+          unit_amount: line.unitAmountMinor,
+          amount: line.amountMinor,
+          period: { start: line.periodStart, end: line.periodEnd },
+          price: line.priceId,
+        })),
+      },
+      subtotal: upcoming.subtotalMinor,
+      total: upcoming.totalMinor,
+      credit_applied: creditMinor,
+      amount_due: Math.max(upcoming.totalMinor, 0) - creditMinor,
+    });
+  });
+
+  /** Stripe's subscription update: one change per request, applied by a workflow update. */
+  router.post(
+    '/:id',
+    tenantWrite(pool, async (ctx) => {
+      const body = parseOrThrow(UpdateSubscriptionBody, ctx.req.body ?? {});
+      const changes = [body.items, body.cancel_at_period_end, body.trial_end].filter(
+        (change) => change !== undefined,
+      );
+      if (changes.length !== 1) {
+        throw new ProblemError(
+          'validation',
+          'Send exactly one of items, cancel_at_period_end and trial_end',
+          {
+            field: 'items',
+          },
+        );
+      }
+      const row = await runningSubscription(ctx.db, String(ctx.req.params.id));
+      const call = <Ret, Args extends [unknown, ...unknown[]] | []>(
+        update: Parameters<typeof executeSubscriptionUpdate<Ret, Args>>[4],
+        args: Args,
+      ) =>
+        executeSubscriptionUpdate<Ret, Args>(
+          temporal,
+          ctx.req,
+          ctx.auth.tenantId,
+          row.workflow_id,
+          update,
+          args,
+        );
+      let change: Record<string, unknown> = {};
+      if (body.cancel_at_period_end === true) {
+        const result = await call(cancelUpdate, [{ at: 'period_end' }]);
+        change = { cancel_at: result.cancelAt };
+      } else if (body.cancel_at_period_end === false) {
+        await call(undoCancelUpdate, []);
+      } else if (body.trial_end !== undefined) {
+        await call(extendTrialUpdate, [{ trialEnd: body.trial_end }]);
+      } else if (body.items !== undefined) {
+        const result = await applyItemChange(ctx, row, body, call);
+        change = itemChangeResponse(result);
+      }
+      const refreshed = await subscriptionResourceOf(ctx.db, await reread(ctx.db, row.id));
+      return { status: 200, body: { ...refreshed, ...change, temporal: temporalLink(row.workflow_id) } };
+    }),
+  );
+
+  const applyItemChange = async (
+    ctx: TenantRequestContext,
+    row: SubscriptionDbRow,
+    body: z.infer<typeof UpdateSubscriptionBody>,
+    call: <Ret, Args extends [unknown, ...unknown[]] | []>(
+      update: Parameters<typeof executeSubscriptionUpdate<Ret, Args>>[4],
+      args: Args,
+    ) => Promise<Ret>,
+  ): Promise<ItemChangeResult> => {
+    const item = (body.items ?? [])[0];
+    if (item === undefined)
+      throw new ProblemError('validation', 'items needs one change', { field: 'items' });
+    const prorationBehavior = body.proration_behavior;
+    const timing = body.proration_timing;
+    const options = {
+      ...(prorationBehavior === undefined ? {} : { prorationBehavior }),
+      ...(timing === undefined ? {} : { timing }),
+    };
+    const price = async (): Promise<PriceSnapshot> => {
+      const resolved = await resolvePrice(ctx.db, {
+        customerId: row.customer_id,
+        priceId: item.price,
+        planId: item.plan,
+      });
+      if (resolved === null) {
+        throw new ProblemError(
+          'notFound',
+          `No ${item.price === undefined ? 'plan' : 'price'} '${item.price ?? item.plan}'`,
+          {
+            field: item.price === undefined ? 'items[0].plan' : 'items[0].price',
+          },
+        );
+      }
+      return resolved;
+    };
+    if (item.deleted === true) {
+      if (item.id === undefined)
+        throw new ProblemError('validation', 'deleted needs the item id', { field: 'items[0].id' });
+      return call(removeAddonUpdate, [{ itemId: item.id, ...options }]);
+    }
+    if (item.id === undefined) {
+      if (item.price === undefined && item.plan === undefined) {
+        throw new ProblemError('validation', 'a new item needs a price or a plan', {
+          field: 'items[0].price',
         });
       }
-      try {
-        await temporal.workflow
-          .getHandle(row.workflow_id)
-          .signal(cancelSignal, body.reason === undefined ? {} : { reason: body.reason });
-      } catch (error) {
-        if (error instanceof WorkflowNotFoundError) {
-          throw new ProblemError('conflict', `Subscription ${row.id} is no longer running`, { field: 'id' });
-        }
-        throw error;
+      return call(addAddonUpdate, [
+        {
+          itemId: newId('subscriptionItem'),
+          price: await price(),
+          quantity: item.quantity ?? 1,
+          ...(prorationBehavior === undefined ? {} : { prorationBehavior }),
+        },
+      ]);
+    }
+    const current = await ctx.db.query<{ kind: string }>(
+      'SELECT kind FROM subscription_items WHERE subscription_id = $1 AND id = $2',
+      [row.id, item.id],
+    );
+    if (current.rowCount === 0)
+      throw new ProblemError('notFound', `No item '${item.id}' on this subscription`, {
+        field: 'items[0].id',
+      });
+    if (item.price !== undefined || item.plan !== undefined) {
+      if (current.rows[0]?.kind !== 'plan') {
+        throw new ProblemError(
+          'unprocessable',
+          'Only the plan item can change price; remove the add-on and add another',
+          {
+            field: 'items[0].price',
+          },
+        );
       }
+      return call(changePlanUpdate, [
+        {
+          price: await price(),
+          ...(item.quantity === undefined ? {} : { quantity: item.quantity }),
+          ...options,
+        },
+      ]);
+    }
+    if (item.quantity === undefined)
+      throw new ProblemError('validation', 'Nothing to change on this item', { field: 'items[0]' });
+    return call(changeQuantityUpdate, [{ itemId: item.id, quantity: item.quantity, ...options }]);
+  };
+
+  router.post(
+    '/:id/cancel',
+    tenantWrite(pool, async ({ req, auth, db }) => {
+      const body = parseOrThrow(CancelBody, req.body ?? {});
+      const row = await runningSubscription(db, String(req.params.id));
+      const result = await executeSubscriptionUpdate(
+        temporal,
+        req,
+        auth.tenantId,
+        row.workflow_id,
+        cancelUpdate,
+        [
+          {
+            at: body.at ?? 'now',
+            ...(body.prorate === undefined ? {} : { prorate: body.prorate }),
+            ...(body.reason === undefined ? {} : { reason: body.reason }),
+          },
+        ],
+      );
+      const refreshed = await subscriptionResourceOf(db, await reread(db, row.id));
       return {
-        status: 202,
+        status: 200,
         body: {
-          ...subscriptionResource(row),
-          cancel_requested: true,
+          ...refreshed,
+          status: result.status,
+          cancel_at: result.cancelAt,
+          credit_note:
+            result.creditNote === null
+              ? null
+              : {
+                  id: result.creditNote.creditNoteId,
+                  number: result.creditNote.number,
+                  amount: result.creditNote.amountMinor,
+                },
           temporal: temporalLink(row.workflow_id),
         },
       };
     }),
   );
+
+  router.delete(
+    '/:id',
+    tenantWrite(pool, async ({ req, auth, db }) => {
+      const row = await runningSubscription(db, String(req.params.id));
+      const result = await executeSubscriptionUpdate(
+        temporal,
+        req,
+        auth.tenantId,
+        row.workflow_id,
+        cancelUpdate,
+        [{ at: 'now' }],
+      );
+      const refreshed = await subscriptionResourceOf(db, await reread(db, row.id));
+      return {
+        status: 200,
+        body: { ...refreshed, status: result.status, temporal: temporalLink(row.workflow_id) },
+      };
+    }),
+  );
+
+  router.post(
+    '/:id/pause',
+    tenantWrite(pool, async ({ req, auth, db }) => {
+      const body = parseOrThrow(PauseBody, req.body ?? {});
+      const row = await runningSubscription(db, String(req.params.id));
+      const state = await executeSubscriptionUpdate(
+        temporal,
+        req,
+        auth.tenantId,
+        row.workflow_id,
+        pauseUpdate,
+        [
+          {
+            behavior: body.behavior,
+            ...(body.timing === undefined ? {} : { timing: body.timing }),
+            ...(body.resumes_at === undefined ? {} : { resumesAt: body.resumes_at }),
+          },
+        ],
+      );
+      const refreshed = await subscriptionResourceOf(db, await reread(db, row.id));
+      return {
+        status: 200,
+        body: {
+          ...refreshed,
+          status: state.status,
+          pause: stateToPause(state),
+          temporal: temporalLink(row.workflow_id),
+        },
+      };
+    }),
+  );
+
+  router.post(
+    '/:id/resume',
+    tenantWrite(pool, async ({ req, auth, db }) => {
+      parseOrThrow(z.strictObject({}), req.body ?? {});
+      const row = await runningSubscription(db, String(req.params.id));
+      const state = await executeSubscriptionUpdate(
+        temporal,
+        req,
+        auth.tenantId,
+        row.workflow_id,
+        resumeUpdate,
+        [{}],
+      );
+      const refreshed = await subscriptionResourceOf(db, await reread(db, row.id));
+      return {
+        status: 200,
+        body: {
+          ...refreshed,
+          status: state.status,
+          pause: stateToPause(state),
+          temporal: temporalLink(row.workflow_id),
+        },
+      };
+    }),
+  );
+
   return router;
+}
+
+async function runningSubscription(db: PoolClient, id: string): Promise<SubscriptionDbRow> {
+  const { rows } = await db.query<SubscriptionDbRow>('SELECT * FROM subscriptions WHERE id = $1', [id]);
+  const row = rows[0];
+  if (!row) throw notFound('subscription', id);
+  if (row.status === 'canceled' || row.status === 'ended') {
+    throw new ProblemError('conflict', `Subscription ${row.id} is already ${row.status}`, { field: 'id' });
+  }
+  return row;
+}
+
+/** The row as the workflow's mirror left it; this transaction started before the update, so read anew. */
+async function reread(db: PoolClient, id: string): Promise<SubscriptionDbRow> {
+  const { rows } = await db.query<SubscriptionDbRow>('SELECT * FROM subscriptions WHERE id = $1', [id]);
+  const row = rows[0];
+  if (!row) throw notFound('subscription', id);
+  return row;
+}
+
+function stateToPause(state: SubscriptionState) {
+  return state.pause === null
+    ? null
+    : {
+        behavior: state.pause.behavior,
+        effective_at: state.pause.effectiveAt,
+        resumes_at: state.pause.resumesAt,
+        in_effect: state.pause.inEffect,
+      };
+}
+
+function itemChangeResponse(result: ItemChangeResult) {
+  return {
+    pending_update: result.scheduled ? { effective_at: result.effectiveAt } : null,
+    proration: {
+      lines: result.prorationLines.map((line) => ({
+        description: line.description,
+        quantity: line.quantity,
+        amount: line.amountMinor,
+        period: { start: line.periodStart, end: line.periodEnd },
+      })),
+      net_amount: result.prorationNetMinor,
+    },
+    latest_invoice:
+      result.invoice === null
+        ? null
+        : {
+            id: result.invoice.invoiceId,
+            number: result.invoice.number,
+            total: result.invoice.totalMinor,
+            amount_due: result.invoice.amountDueMinor,
+            status: result.invoice.status,
+          },
+    payment: result.payment,
+  };
 }

@@ -1,0 +1,57 @@
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { UpdateDefinition } from '@temporalio/common';
+import type { Request } from 'express';
+import { ProblemError } from './problem';
+
+/**
+ * Runs a workflow update for an HTTP request and turns the workflow's refusal into problem+json: the
+ * validators throw ApplicationFailure 'InvalidRequest' (→ 422) or 'InvalidState' (→ 409) with a message
+ * that starts with the field. With an Idempotency-Key the update id is derived from it, so a retried
+ * request that reaches Temporal again is deduplicated there too, not applied twice.
+ */
+export async function executeSubscriptionUpdate<Ret, Args extends [unknown, ...unknown[]] | []>(
+  temporal: Client,
+  req: Request,
+  tenantId: string,
+  workflowId: string,
+  update: UpdateDefinition<Ret, Args>,
+  args: Args,
+): Promise<Ret> {
+  const key = req.get('idempotency-key');
+  const handle = temporal.workflow.getHandle(workflowId);
+  try {
+    const options = { args, ...(key === undefined ? {} : { updateId: `${tenantId}:${update.name}:${key}` }) };
+    // The client's overloads split on "no arguments" vs "some"; both take exactly these options.
+    const execute = handle.executeUpdate.bind(handle) as (
+      def: UpdateDefinition<Ret, Args>,
+      opts: typeof options,
+    ) => Promise<Ret>;
+    return await execute(update, options);
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) {
+      throw new ProblemError('conflict', 'The subscription is no longer running (canceled or ended)', {
+        field: 'id',
+      });
+    }
+    if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
+      const { type, message } = error.cause;
+      const field = /^([A-Za-z_][\w.[\]]*):/.exec(message)?.[1];
+      const detail = field === undefined ? message : message.slice(field.length + 1).trim();
+      throw new ProblemError(type === 'InvalidState' ? 'conflict' : 'unprocessable', detail, {
+        ...(field === undefined ? {} : { field: toSnakeCase(field) }),
+      });
+    }
+    // A workflow that completed while the update was in flight.
+    if (error instanceof Error && /workflow execution already completed/i.test(error.message)) {
+      throw new ProblemError('conflict', 'The subscription is no longer running (canceled or ended)', {
+        field: 'id',
+      });
+    }
+    throw error;
+  }
+}
+
+function toSnakeCase(field: string): string {
+  return field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}
