@@ -27,8 +27,15 @@ export async function executeSubscriptionUpdate<Ret, Args extends [unknown, ...u
       def: UpdateDefinition<Ret, Args>,
       opts: typeof options,
     ) => Promise<Ret>;
-    return await execute(update, options);
+    return await temporal.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () => execute(update, options));
   } catch (error) {
+    if (isDeadlineExceeded(error)) {
+      throw new ProblemError(
+        'unavailable',
+        'The subscription did not answer in time (no worker is running?); retry with the same Idempotency-Key',
+        { field: 'id' },
+      );
+    }
     if (error instanceof WorkflowNotFoundError) {
       throw new ProblemError('conflict', 'The subscription is no longer running (canceled or ended)', {
         field: 'id',
@@ -50,6 +57,19 @@ export async function executeSubscriptionUpdate<Ret, Args extends [unknown, ...u
     }
     throw error;
   }
+}
+
+/** Long enough for a gateway charge inside retryPayment or always_invoice; an HTTP client waits this long. */
+const UPDATE_DEADLINE_MS = 30_000;
+
+function isDeadlineExceeded(error: unknown): boolean {
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    // gRPC DEADLINE_EXCEEDED (4), or the SDK's message for it.
+    if (code === 4 || /deadline exceeded/i.test(current.message)) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 function toSnakeCase(field: string): string {

@@ -64,6 +64,10 @@ async function createCatalog(tenant: Tenant) {
   });
   const customer = await api.post('/v1/customers', { email: 'ada@example.com', name: 'Ada' });
   expect(customer.status).toBe(201);
+  const card = await api.post(`/v1/customers/${customer.body.id as string}/payment_methods`, {
+    payment_method: 'pm_card_visa',
+  });
+  expect(card.status).toBe(200);
   return {
     productId: product.body.id as string,
     planId: plan.body.id as string,
@@ -85,10 +89,15 @@ describe('subscriptions through the HTTP API, Temporal dev server and Postgres',
       current_period_start: string;
       current_period_end: string;
     };
-    expect(sub.status).toBe('active');
+    // Incomplete until the first invoice, issued at once, is paid.
+    expect(sub.status).toBe('incomplete');
     expect(sub.workflow_id).toBe(`subscription:${tenant.id}:${sub.id}`);
 
-    const description = await harness.env.client.workflow.getHandle(sub.workflow_id).describe();
+    const description = await eventually(async () => {
+      const described = await harness.env.client.workflow.getHandle(sub.workflow_id).describe();
+      expect(described.typedSearchAttributes.get(SearchAttributes.status)).toBe('active');
+      return described;
+    });
     expect(description.status.name).toBe('RUNNING');
     expect(description.typedSearchAttributes.get(SearchAttributes.tenantId)).toBe(tenant.id);
     expect(description.typedSearchAttributes.get(SearchAttributes.customerId)).toBe(customerId);
@@ -113,13 +122,13 @@ describe('subscriptions through the HTTP API, Temporal dev server and Postgres',
     expect(fetched.body.workflow).toMatchObject({
       status: 'active',
       subscriptionId: sub.id,
-      invoicesIssued: 0,
+      invoicesIssued: 1,
       currentPeriod: { index: 0, start: sub.current_period_start, end: sub.current_period_end },
     });
     expect(fetched.body.temporal.ui_url).toContain(encodeURIComponent(sub.workflow_id));
   });
 
-  it('cancels through a signal: the workflow completes and Postgres and the search attribute say canceled', async () => {
+  it('cancels through an update: the workflow completes and Postgres and the search attribute say canceled', async () => {
     const tenant = await createTenant('Cancel Co');
     const { planId, customerId } = await createCatalog(tenant);
     const sub = (await as(tenant).post('/v1/subscriptions', { customer: customerId, plan: planId })).body as {
@@ -128,7 +137,8 @@ describe('subscriptions through the HTTP API, Temporal dev server and Postgres',
     };
 
     const cancel = await as(tenant).post(`/v1/subscriptions/${sub.id}/cancel`, { reason: 'too expensive' });
-    expect(cancel.status).toBe(202);
+    expect(cancel.status).toBe(200);
+    expect(cancel.body.status).toBe('canceled');
     const result = (await harness.env.client.workflow.getHandle(sub.workflow_id).result()) as {
       status: string;
     };
@@ -145,30 +155,40 @@ describe('subscriptions through the HTTP API, Temporal dev server and Postgres',
     expect(again.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
 
-  it('survives a worker restart: a cancel sent while no worker runs is applied by the next worker', async () => {
+  it('answers 503 while no worker runs, and the retry with the same Idempotency-Key applies the change once', async () => {
     const tenant = await createTenant('Restart Ltd');
     const { planId, customerId } = await createCatalog(tenant);
     const sub = (await as(tenant).post('/v1/subscriptions', { customer: customerId, plan: planId })).body as {
       id: string;
       workflow_id: string;
     };
+    await eventually(async () =>
+      expect((await as(tenant).get(`/v1/subscriptions/${sub.id}`)).body.status).toBe('active'),
+    );
     await worker.stop();
 
-    const cancel = await as(tenant).post(`/v1/subscriptions/${sub.id}/cancel`, {
-      reason: 'while the worker was down',
-    });
-    expect(cancel.status).toBe(202);
-    const whileDown = await as(tenant).get(`/v1/subscriptions/${sub.id}`);
-    expect(whileDown.body.status).toBe('active');
+    const whileDown = await as(tenant).post(
+      `/v1/subscriptions/${sub.id}`,
+      { cancel_at_period_end: true },
+      'cancel-later-1',
+    );
+    expect(whileDown.status).toBe(503);
+    expect(whileDown.headers['content-type']).toMatch(/^application\/problem\+json/);
 
     worker = await harness.startWorker();
-    await harness.env.client.workflow.getHandle(sub.workflow_id).result();
-    const after = await as(tenant).get(`/v1/subscriptions/${sub.id}`);
-    expect(after.body).toMatchObject({
-      status: 'canceled',
-      cancellation_reason: 'while the worker was down',
-    });
-  });
+    const retried = await as(tenant).post(
+      `/v1/subscriptions/${sub.id}`,
+      { cancel_at_period_end: true },
+      'cancel-later-1',
+    );
+    expect(retried.status).toBe(200);
+    expect(retried.body).toMatchObject({ status: 'active', cancel_at_period_end: true });
+    const history = await harness.env.client.workflow.getHandle(sub.workflow_id).fetchHistory();
+    const accepted = (history.events ?? []).filter(
+      (event) => event.workflowExecutionUpdateAcceptedEventAttributes,
+    );
+    expect(accepted).toHaveLength(1);
+  }, 90_000);
 
   it('replays a POST with the same Idempotency-Key and rejects the key for a different request', async () => {
     const tenant = await createTenant('Idem Inc');
