@@ -23,10 +23,9 @@ export async function executeSubscriptionUpdate<Ret, Args extends [unknown, ...u
   try {
     const options = { args, ...(key === undefined ? {} : { updateId: `${tenantId}:${update.name}:${key}` }) };
     // The client's overloads split on "no arguments" vs "some"; both take exactly these options.
-    const execute = handle.executeUpdate.bind(handle) as (
-      def: UpdateDefinition<Ret, Args>,
-      opts: typeof options,
-    ) => Promise<Ret>;
+    type Execute = (def: UpdateDefinition<Ret, Args>, opts: typeof options) => Promise<Ret>;
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it: no overload accepts a generic Args
+    const execute = handle.executeUpdate.bind(handle) as unknown as Execute;
     return await temporal.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () => execute(update, options));
   } catch (error) {
     if (isDeadlineExceeded(error)) {
