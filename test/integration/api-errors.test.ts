@@ -161,7 +161,7 @@ describe('400: malformed bodies name the offending field', () => {
       { metadata: { tier: 3 } },
       'metadata.tier',
     ],
-    ['a subscription without a plan', '/v1/subscriptions', { customer: 'cus_abc' }, 'plan'],
+    ['a subscription without a plan or items', '/v1/subscriptions', { customer: 'cus_abc' }, 'items'],
   ])('rejects %s', async (_label, url, body, field) => {
     const res = await post(url, body);
     expectProblem(res, 400, 'validation-error', field);
