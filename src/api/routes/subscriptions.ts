@@ -486,6 +486,16 @@ export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
     return call(changeQuantityUpdate, [{ itemId: item.id, quantity: item.quantity, ...options }]);
   };
 
+  /** The subscription as the workflow's update left it, with what the update answered. */
+  const afterUpdate = async (db: PoolClient, row: SubscriptionDbRow, extra: Record<string, unknown>) => ({
+    status: 200,
+    body: {
+      ...(await subscriptionResourceOf(db, await reread(db, row.id))),
+      ...extra,
+      temporal: temporalLink(row.workflow_id),
+    },
+  });
+
   router.post(
     '/:id/cancel',
     tenantWrite(pool, async ({ req, auth, db }) => {
@@ -505,24 +515,15 @@ export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
           },
         ],
       );
-      const refreshed = await subscriptionResourceOf(db, await reread(db, row.id));
-      return {
-        status: 200,
-        body: {
-          ...refreshed,
-          status: result.status,
-          cancel_at: result.cancelAt,
-          credit_note:
-            result.creditNote === null
-              ? null
-              : {
-                  id: result.creditNote.creditNoteId,
-                  number: result.creditNote.number,
-                  amount: result.creditNote.amountMinor,
-                },
-          temporal: temporalLink(row.workflow_id),
-        },
-      };
+      const { creditNote } = result;
+      return afterUpdate(db, row, {
+        status: result.status,
+        cancel_at: result.cancelAt,
+        credit_note:
+          creditNote === null
+            ? null
+            : { id: creditNote.creditNoteId, number: creditNote.number, amount: creditNote.amountMinor },
+      });
     }),
   );
 
@@ -538,11 +539,7 @@ export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
         cancelUpdate,
         [{ at: 'now' }],
       );
-      const refreshed = await subscriptionResourceOf(db, await reread(db, row.id));
-      return {
-        status: 200,
-        body: { ...refreshed, status: result.status, temporal: temporalLink(row.workflow_id) },
-      };
+      return afterUpdate(db, row, { status: result.status });
     }),
   );
 
@@ -565,16 +562,7 @@ export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
           },
         ],
       );
-      const refreshed = await subscriptionResourceOf(db, await reread(db, row.id));
-      return {
-        status: 200,
-        body: {
-          ...refreshed,
-          status: state.status,
-          pause: stateToPause(state),
-          temporal: temporalLink(row.workflow_id),
-        },
-      };
+      return afterUpdate(db, row, { status: state.status, pause: stateToPause(state) });
     }),
   );
 
@@ -591,16 +579,7 @@ export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
         resumeUpdate,
         [{}],
       );
-      const refreshed = await subscriptionResourceOf(db, await reread(db, row.id));
-      return {
-        status: 200,
-        body: {
-          ...refreshed,
-          status: state.status,
-          pause: stateToPause(state),
-          temporal: temporalLink(row.workflow_id),
-        },
-      };
+      return afterUpdate(db, row, { status: state.status, pause: stateToPause(state) });
     }),
   );
 
