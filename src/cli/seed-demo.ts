@@ -113,6 +113,13 @@ async function main(): Promise<void> {
     `      -d '{"customer":"${customerId}","plan":"${planId}"}'`,
     '',
     `  Then: curl -s ${apiUrl}/v1/subscriptions/<id> -H 'Authorization: Bearer ${apiKey}'`,
+    ...(stripe.includes('127.0.0.1')
+      ? [
+          '  stripe-mock never confirms a payment: the first invoice stays open and the subscription starts',
+          "  dunning (see its workflow's timeline). Play Stripe's part with a signed payment_intent.succeeded:",
+          `    npm run demo:confirm-payment -- <invoice id from ${apiUrl}/v1/invoices>`,
+        ]
+      : []),
     `  Dunning and proration: curl -s ${apiUrl}/v1/billing_settings -H 'Authorization: Bearer ${apiKey}'`,
     `  Operators: ${uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(`TenantId="${tenantId}"`)}`,
     '',
