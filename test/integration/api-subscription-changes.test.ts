@@ -273,4 +273,37 @@ describe("POST /v1/invoices/:id/pay (finance's manual retry)", () => {
     expectProblem(await s.api.post(`/v1/invoices/${open.id}/pay`, {}), 409, 'conflict', 'id');
     await expectLedgerBalanced(harness.pools.app, s.tenant.id);
   });
+
+  it('still collects an invoice left open by a canceled subscription, through the same idempotent activity', async () => {
+    const s = await setup('Collections Co');
+    const basic = await s.plan('Basic', 3000);
+    harness.gateway.scriptOutcomes(s.providerCustomerId, ['decline', 'succeed']);
+    const created = await s.api.post('/v1/subscriptions', { customer: s.customerId, plan: basic });
+    const subId = created.body.id as string;
+    await eventually(async () => {
+      const state = await s.api.get(`/v1/subscriptions/${subId}`);
+      expect(state.body.workflow.dunning).toMatchObject({ attempts: 1 });
+    });
+    const canceled = await s.api.post(`/v1/subscriptions/${subId}/cancel`, { at: 'now' });
+    expect(canceled.body.status).toBe('canceled');
+    const open = (await s.api.get(`/v1/invoices?subscription=${subId}&status=open`)).body.data[0] as {
+      id: string;
+    };
+
+    const paid = await s.api.post(`/v1/invoices/${open.id}/pay`, {}, 'collect-after-cancel');
+    expect(paid.status).toBe(200);
+    expect(paid.body).toMatchObject({ status: 'paid', amount_remaining: 0, payment: { status: 'paid' } });
+    expect(
+      paid.body.payment_attempts.map((a: { attempt: number; trigger: string }) => [a.attempt, a.trigger]),
+    ).toEqual([
+      [1, 'automatic'],
+      [2, 'manual'],
+    ]);
+    const replay = await s.api.post(`/v1/invoices/${open.id}/pay`, {}, 'collect-after-cancel');
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(
+      harness.gateway.paymentsCreated().filter((p) => p.idempotencyKey.startsWith(`charge:${open.id}:`)),
+    ).toHaveLength(1);
+    await expectLedgerBalanced(harness.pools.app, s.tenant.id);
+  });
 });

@@ -2,7 +2,16 @@ import type { Client } from '@temporalio/client';
 import { Router } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import { retryPaymentUpdate } from '../../workflows/contracts';
+import { ApplicationFailure } from '@temporalio/common';
+import { createCollectionActivities } from '../../activities/collection';
+import type { PaymentDeclinedDetails } from '../../activities/contracts';
+import { withTenant } from '../../db/with-tenant';
+import type { PaymentGateway } from '../../gateways/payment-gateway';
+import {
+  PAYMENT_DECLINED_ERROR_TYPE,
+  retryPaymentUpdate,
+  type PaymentOutcome,
+} from '../../workflows/contracts';
 import { tenantRead, tenantWrite } from '../handlers';
 import { listPage } from '../pagination';
 import { notFound, parseOrThrow, ProblemError } from '../problem';
@@ -19,9 +28,17 @@ const ListInvoicesQuery = ListQuery.extend({
 export interface InvoiceRouteDeps {
   readonly pool: Pool;
   readonly temporal: Client;
+  readonly gateway: PaymentGateway;
+  readonly now?: () => Date;
 }
 
-export function invoicesRouter({ pool, temporal }: InvoiceRouteDeps): Router {
+export function invoicesRouter({
+  pool,
+  temporal,
+  gateway,
+  now = () => new Date(),
+}: InvoiceRouteDeps): Router {
+  const collection = createCollectionActivities({ pool, gateway });
   const router = Router();
   router.get(
     '/',
@@ -53,8 +70,10 @@ export function invoicesRouter({ pool, temporal }: InvoiceRouteDeps): Router {
   );
 
   /**
-   * Finance's manual retry. The subscription's workflow makes the attempt (so it is ordered with the
-   * workflow's own retries and counted in its state) and answers with the outcome.
+   * Finance's manual retry. While the subscription runs, its workflow makes the attempt (ordered with
+   * the workflow's own retries and counted in its state) and answers with the outcome. Once the
+   * subscription has ended (e.g. canceled when dunning ran out) the invoice is still owed: the same
+   * idempotent collection activity is called directly.
    */
   router.post(
     '/:id/pay',
@@ -71,20 +90,23 @@ export function invoicesRouter({ pool, temporal }: InvoiceRouteDeps): Router {
           },
         );
       }
-      const subscription = await db.query<{ workflow_id: string }>(
-        'SELECT workflow_id FROM subscriptions WHERE id = $1',
+      const subscription = await db.query<{ workflow_id: string; status: string }>(
+        'SELECT workflow_id, status FROM subscriptions WHERE id = $1',
         [found.row.subscription_id],
       );
-      const workflowId = subscription.rows[0]?.workflow_id;
-      if (workflowId === undefined) throw notFound('subscription', found.row.subscription_id);
-      const outcome = await executeSubscriptionUpdate(
-        temporal,
-        req,
-        auth.tenantId,
-        workflowId,
-        retryPaymentUpdate,
-        [{ invoiceId: found.row.id }],
-      );
+      const sub = subscription.rows[0];
+      if (sub === undefined) throw notFound('subscription', found.row.subscription_id);
+      const outcome =
+        sub.status === 'canceled' || sub.status === 'ended'
+          ? await collectWithoutWorkflow(auth.tenantId, found.row.id)
+          : await executeSubscriptionUpdate(
+              temporal,
+              req,
+              auth.tenantId,
+              sub.workflow_id,
+              retryPaymentUpdate,
+              [{ invoiceId: found.row.id }],
+            );
       if (outcome.status === 'declined') {
         throw new ProblemError('paymentDeclined', outcome.message, {
           field: 'payment_method',
@@ -98,5 +120,39 @@ export function invoicesRouter({ pool, temporal }: InvoiceRouteDeps): Router {
       };
     }),
   );
+
+  /** The next attempt number from the recorded ones: two concurrent clicks share it, hence one gateway key. */
+  async function collectWithoutWorkflow(tenantId: string, invoiceId: string): Promise<PaymentOutcome> {
+    const attempts = await withTenant(pool, tenantId, (tx) =>
+      tx.query<{ next: number }>(
+        'SELECT coalesce(max(attempt), 0) + 1 AS next FROM payment_attempts WHERE invoice_id = $1',
+        [invoiceId],
+      ),
+    );
+    const attempt = attempts.rows[0]?.next ?? 1;
+    try {
+      const result = await collection.collectPayment({
+        tenantId,
+        invoiceId,
+        attempt,
+        trigger: 'manual',
+        attemptedAt: new Date(Math.floor(now().getTime() / 1000) * 1000).toISOString(),
+      });
+      return result.status === 'paid'
+        ? { status: 'paid', invoiceId, amountMinor: result.amountMinor }
+        : { status: result.status, invoiceId };
+    } catch (error) {
+      if (error instanceof ApplicationFailure && error.type === PAYMENT_DECLINED_ERROR_TYPE) {
+        const details = error.details?.[0] as PaymentDeclinedDetails | undefined;
+        return {
+          status: 'declined',
+          invoiceId,
+          declineCode: details?.declineCode ?? 'card_declined',
+          message: details?.message ?? error.message,
+        };
+      }
+      throw error;
+    }
+  }
   return router;
 }
