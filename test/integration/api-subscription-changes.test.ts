@@ -216,6 +216,7 @@ describe('cancel, pause and resume', () => {
     );
     const resumed = await s.api.post(`/v1/subscriptions/${sub.id}/resume`, {});
     expect(resumed.body).toMatchObject({ status: 'active', pause: null });
+    await expectLedgerBalanced(harness.pools.app, s.tenant.id);
   });
 
   it('starts a trial with items and extends it', async () => {
@@ -231,6 +232,7 @@ describe('cancel, pause and resume', () => {
     expect(ok.status).toBe(200);
     expect(ok.body.trial_end).toBe(new Date(later).toISOString());
     expect(ok.body.status).toBe('trialing');
+    await expectLedgerBalanced(harness.pools.app, s.tenant.id);
   });
 });
 

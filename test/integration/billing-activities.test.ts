@@ -98,11 +98,12 @@ describe('issueInvoice', () => {
   });
 
   it('refuses the same key with different lines (a diverged caller is a bug, not a new invoice)', async () => {
-    const { activities, invoiceInput } = await setup();
+    const { tenantId, activities, invoiceInput } = await setup();
     await activities.issueInvoice(invoiceInput('invoice:test:1', [line(3000)]));
     await expect(activities.issueInvoice(invoiceInput('invoice:test:1', [line(2999)]))).rejects.toThrow(
       /subtotal/,
     );
+    await expectLedgerBalanced(pools.app, tenantId);
   });
 
   it('turns a negative invoice into customer credit, which pays the next invoice first', async () => {
@@ -139,6 +140,7 @@ describe('issueInvoice', () => {
       ).rejects.toThrow(/finalized/);
       await db.query('ROLLBACK TO SAVEPOINT s');
     });
+    await expectLedgerBalanced(pools.app, tenantId);
   });
 });
 
@@ -210,6 +212,7 @@ describe('collectPayment', () => {
     );
     expect(details.declineCode).toBe('no_payment_method');
     expect(gateway.chargeCalls).toEqual([]);
+    await expectLedgerBalanced(pools.app, tenantId);
   });
 });
 

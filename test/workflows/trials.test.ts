@@ -109,6 +109,7 @@ describe('a 14-day trial', () => {
       invoicesIssued: 0,
       cancellation: { reason: 'trial_ended_without_payment_method' },
     });
+    await expectLedgerBalanced(h.pools.app, tenant.id);
   });
 
   it('converts when a payment method arrives during the trial, and honours a trial extension', async () => {
