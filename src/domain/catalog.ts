@@ -1,19 +1,10 @@
 // The catalog as subscriptions see it: a plan's price versions, per-customer overrides, and the rules a
 // set of subscription items must satisfy. Pure: records come in from the database, snapshots go out.
 
-import type { Recurrence } from './calendar';
 import type { PriceSnapshot, SubscriptionItem } from './billing-types';
 
-export interface PriceVersionRecord {
-  readonly priceId: string;
-  readonly planId: string;
-  readonly productId: string;
-  readonly productName: string;
-  readonly version: number;
-  readonly currency: string;
-  readonly unitAmountMinor: number;
-  readonly recurrence: Recurrence;
-}
+/** One stored version of a plan's price, before any customer override. */
+export type PriceVersionRecord = Omit<PriceSnapshot, 'overrideId'>;
 
 export interface CustomerOverrideRecord {
   readonly overrideId: string;

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { newId, randomBase62 } from '../../src/db/ids';
+import { insertSubscription } from '../../src/db/subscriptions';
 import { withTenant } from '../../src/db/with-tenant';
 import type { BillingAlignment, BillingSettings, PriceSnapshot } from '../../src/domain/billing-types';
 import type { Recurrence } from '../../src/domain/calendar';
@@ -8,7 +9,7 @@ import {
   type SubscriptionWorkflowInput,
   type TrialEndBehavior,
 } from '../../src/workflows/contracts';
-import { currentPeriodOf, initialSubscriptionInput } from '../../src/workflows/subscription-state';
+import { initialSubscriptionInput } from '../../src/workflows/subscription-state';
 
 export interface SeededSubscription {
   readonly workflowId: string;
@@ -119,7 +120,6 @@ export async function seedSubscription(
     ...(options.alignment === undefined ? {} : { alignment: options.alignment }),
     hasPaymentMethod: paymentMethod !== null,
   });
-  const period = currentPeriodOf(input);
   await withTenant(pool, tenantId, async (db) => {
     await db.query('INSERT INTO customers (id, tenant_id, email) VALUES ($1, $2, $3)', [
       customerId,
@@ -134,43 +134,7 @@ export async function seedSubscription(
         [tenantId, customerId, providerCustomerId, paymentMethod],
       );
     }
-    await db.query(
-      `INSERT INTO subscriptions (id, tenant_id, customer_id, plan_id, status, workflow_id, billing_anchor,
-                                  current_period_start, current_period_end, currency, trial_start, trial_end)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [
-        subscriptionId,
-        tenantId,
-        customerId,
-        price.planId,
-        input.status,
-        workflowId,
-        input.schedule?.anchor ?? null,
-        period?.start ?? null,
-        period?.end ?? null,
-        price.currency,
-        input.trial?.start ?? null,
-        input.trial?.end ?? null,
-      ],
-    );
-    for (const [position, item] of input.items.entries()) {
-      await db.query(
-        `INSERT INTO subscription_items (id, tenant_id, subscription_id, kind, price_id, plan_id, quantity,
-                                         unit_amount_minor, position)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [
-          item.itemId,
-          tenantId,
-          subscriptionId,
-          item.kind,
-          item.price.priceId,
-          item.price.planId,
-          item.quantity,
-          item.price.unitAmountMinor,
-          position,
-        ],
-      );
-    }
+    await insertSubscription(db, input, workflowId);
   });
   return { workflowId, input, customerId, providerCustomerId, planId: price.planId, priceId: price.priceId };
 }

@@ -4,6 +4,7 @@ import type { Pool, PoolClient } from 'pg';
 import { z } from 'zod';
 import { hasDefaultPaymentMethod, resolvePrice } from '../../db/catalog';
 import { customerCreditBalanceMinor } from '../../db/customer-balance';
+import { insertSubscription } from '../../db/subscriptions';
 import { newId } from '../../db/ids';
 import { withTenant } from '../../db/with-tenant';
 import type { PriceSnapshot, SubscriptionItem } from '../../domain/billing-types';
@@ -26,7 +27,7 @@ import {
   type SubscriptionState,
 } from '../../workflows/contracts';
 import type { subscriptionWorkflow } from '../../workflows/subscription';
-import { currentPeriodOf, initialSubscriptionInput } from '../../workflows/subscription-state';
+import { initialSubscriptionInput } from '../../workflows/subscription-state';
 import { authOf } from '../auth';
 import { tenantRead, tenantWrite, type TenantRequestContext } from '../handlers';
 import { listPage } from '../pagination';
@@ -190,46 +191,9 @@ export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
         alignment: body.billing_cycle_anchor_config ?? 'anniversary',
         hasPaymentMethod: await hasDefaultPaymentMethod(db, body.customer),
       });
-      const period = currentPeriodOf(input);
       const plan = items[0] as SubscriptionItem;
-      const { rows } = await db.query<SubscriptionDbRow>(
-        `INSERT INTO subscriptions (id, tenant_id, customer_id, plan_id, status, workflow_id, billing_anchor,
-                                    current_period_start, current_period_end, currency, trial_start, trial_end, metadata)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *`,
-        [
-          subscriptionId,
-          auth.tenantId,
-          body.customer,
-          plan.price.planId,
-          input.status,
-          workflowId,
-          input.schedule?.anchor ?? null,
-          period?.start ?? null,
-          period?.end ?? null,
-          input.currency,
-          input.trial?.start ?? null,
-          input.trial?.end ?? null,
-          body.metadata ?? {},
-        ],
-      );
-      for (const [position, item] of items.entries()) {
-        await db.query(
-          `INSERT INTO subscription_items (id, tenant_id, subscription_id, kind, price_id, plan_id, quantity,
-                                           unit_amount_minor, position)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-          [
-            item.itemId,
-            auth.tenantId,
-            subscriptionId,
-            item.kind,
-            item.price.priceId,
-            item.price.planId,
-            item.quantity,
-            item.price.unitAmountMinor,
-            position,
-          ],
-        );
-      }
+      await insertSubscription(db, input, workflowId, body.metadata ?? {});
+      const inserted = await reread(db, subscriptionId);
 
       // Started inside the transaction: if the commit then fails, the workflow is terminated, so
       // there is never a subscription row without a workflow (nothing would bill it).
@@ -248,7 +212,7 @@ export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
       onRollback(async () => {
         await handle.terminate('subscription creation rolled back');
       });
-      const resource = await subscriptionResourceOf(db, rows[0] as SubscriptionDbRow);
+      const resource = await subscriptionResourceOf(db, inserted);
       return { status: 201, body: { ...resource, temporal: temporalLink(workflowId) } };
     }),
   );
