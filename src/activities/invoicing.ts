@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/common';
 import type { Pool, PoolClient } from 'pg';
 import { customerCreditBalanceMinor } from '../db/customer-balance';
 import { newId } from '../db/ids';
@@ -164,16 +165,21 @@ export function createInvoicingActivities({ pool }: { readonly pool: Pool }) {
           }
           return { creditNoteId: found.id, number: found.number, amountMinor, created: false };
         }
-        const invoice = await db.query<{ total_minor: number }>(
-          'SELECT total_minor FROM invoices WHERE id = $1',
-          [input.invoiceId],
-        );
-        const invoiceRow = invoice.rows[0];
-        if (!invoiceRow) throw new Error(`invoice ${input.invoiceId} not found for credit note`);
-        if (amountMinor > invoiceRow.total_minor) {
-          throw new Error(
-            `credit note of ${amountMinor} exceeds invoice ${input.invoiceId} total ${invoiceRow.total_minor}`,
-          );
+        const creditable = await creditableForPeriodMinor(db, input.invoiceId);
+        if (creditable === null) {
+          throw ApplicationFailure.create({
+            type: 'InvoiceNotFound',
+            message: `invoice ${input.invoiceId} not found for credit note`,
+            nonRetryable: true,
+          });
+        }
+        if (amountMinor > creditable) {
+          // Retrying cannot change the invoices already issued: fail the caller at once.
+          throw ApplicationFailure.create({
+            type: 'CreditExceedsInvoiced',
+            message: `credit note of ${amountMinor} exceeds the ${creditable} still creditable for the period of invoice ${input.invoiceId}`,
+            nonRetryable: true,
+          });
         }
         const creditNoteId = newId('creditNote');
         const { number } = await allocateNumber(db, input.tenantId, 'credit_note');
@@ -237,6 +243,30 @@ export function createInvoicingActivities({ pool }: { readonly pool: Pool }) {
       });
     },
   };
+}
+
+/**
+ * What a credit note against `invoiceId` may still credit: everything the subscription invoiced for
+ * that service period (the period invoice plus any mid-period change invoices ending with it), less
+ * the credit notes already issued against those invoices. Null when the invoice does not exist.
+ */
+async function creditableForPeriodMinor(db: PoolClient, invoiceId: string): Promise<number | null> {
+  const { rows } = await db.query<{ invoiced: string | null; credited: string | null; found: boolean }>(
+    `WITH target AS (SELECT subscription_id, period_end FROM invoices WHERE id = $1),
+          period_invoices AS (
+            SELECT i.id, i.total_minor FROM invoices i, target t
+             WHERE i.id = $1
+                OR (t.subscription_id IS NOT NULL AND i.subscription_id = t.subscription_id
+                    AND i.period_end = t.period_end AND i.status <> 'void'))
+     SELECT (SELECT count(*) > 0 FROM target) AS found,
+            (SELECT sum(total_minor) FROM period_invoices) AS invoiced,
+            (SELECT sum(cn.amount_minor) FROM credit_notes cn WHERE cn.invoice_id IN (SELECT id FROM period_invoices))
+              AS credited`,
+    [invoiceId],
+  );
+  const row = rows[0];
+  if (!row?.found) return null;
+  return Number(row.invoiced ?? 0) - Number(row.credited ?? 0);
 }
 
 async function insertLines(db: PoolClient, input: IssueInvoiceInput, invoiceId: string): Promise<void> {

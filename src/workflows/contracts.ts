@@ -218,6 +218,8 @@ export interface CancelResult {
     readonly number: string;
     readonly amountMinor: number;
   } | null;
+  /** The final invoice when prorations were still waiting for the renewal (they are billed now). */
+  readonly invoice: InvoiceSummary | null;
 }
 
 export interface PauseRequest {

@@ -17,6 +17,7 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -874,15 +875,44 @@ export async function subscriptionWorkflow(
           emit('customer.subscription.updated', { change: 'cancel_at_period_end', cancel_at: current.end });
           await publish();
           wake = true;
-          return { status: s.status, cancelAt: current.end, creditNote: null };
+          return { status: s.status, cancelAt: current.end, creditNote: null, invoice: null };
         }
         let creditNote: CancelResult['creditNote'] = null;
-        if (
+        let finalInvoice: CancelResult['invoice'] = null;
+        const prorated =
           request.prorate === true &&
           s.status !== 'trialing' &&
           s.schedule !== null &&
-          s.currentPeriodInvoiceId !== null
-        ) {
+          s.currentPeriodInvoiceId !== null;
+        if (s.pendingLines.length > 0 && patched('cancel-bills-pending-prorations')) {
+          // Prorations waiting for the renewal would otherwise be lost: the customer owes the used
+          // time of an upgrade. They are netted with the unused-time credit on one final invoice;
+          // a negative total goes to the customer's credit balance.
+          const settingsNow = await loadSettings();
+          const unused = prorated
+            ? prorationLines({
+                period: period(),
+                changeAt: now,
+                before: s.items,
+                after: [],
+                granularity: settingsNow.prorationGranularity,
+                roundingMode: settingsNow.roundingMode,
+              })
+            : [];
+          const lines = [...s.pendingLines, ...unused];
+          s.pendingLines = [];
+          const invoice = await issue(
+            'subscription_update',
+            `invoice:${s.subscriptionId}:cancel:${period().start}`,
+            { start: now, end: period().end },
+            lines,
+          );
+          const payment = await settleNewInvoice(invoice, 'subscription_update');
+          finalInvoice = {
+            ...summarize(invoice),
+            status: payment?.status === 'paid' ? 'paid' : invoice.status,
+          };
+        } else if (prorated && s.currentPeriodInvoiceId !== null) {
           const settingsNow = await loadSettings();
           const credit = cancellationCreditLines(
             s.items,
@@ -913,7 +943,7 @@ export async function subscriptionWorkflow(
         endNow(reason ?? 'requested');
         await publish();
         wake = true;
-        return { status: s.status, cancelAt: now, creditNote };
+        return { status: s.status, cancelAt: now, creditNote, invoice: finalInvoice };
       }),
     {
       validator: (request: CancelRequest) => {

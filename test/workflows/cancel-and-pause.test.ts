@@ -1,5 +1,5 @@
 import { createTestTenant } from '../support/db';
-import { seedSubscription } from '../support/fixtures';
+import { seedPlanPrice, seedSubscription } from '../support/fixtures';
 import { expectLedgerBalanced } from '../support/ledger-assertions';
 import {
   createWorkflowHarness,
@@ -10,6 +10,7 @@ import {
 } from '../support/workflow-harness';
 import {
   cancelUpdate,
+  changePlanUpdate,
   getStateQuery,
   pauseUpdate,
   resumeUpdate,
@@ -43,7 +44,12 @@ describe('cancellation', () => {
     const result = await handle.executeUpdate(cancelUpdate, {
       args: [{ at: 'period_end', reason: 'too expensive' }],
     });
-    expect(result).toEqual({ status: 'active', cancelAt: '2030-02-01T00:00:00.000Z', creditNote: null });
+    expect(result).toEqual({
+      status: 'active',
+      cancelAt: '2030-02-01T00:00:00.000Z',
+      creditNote: null,
+      invoice: null,
+    });
     expect(await handle.query(upcomingInvoiceQuery)).toBeNull();
 
     await h.advanceTo('2030-02-01T01:00:00.000Z');
@@ -166,6 +172,66 @@ describe('pause and resume', () => {
     expect(invoices.map((invoice) => invoice.status)).toEqual(['paid', 'paid', 'paid']);
     expect((await handle.query(getStateQuery)).status).toBe('active');
     await handle.executeUpdate(cancelUpdate, { args: [{ at: 'now' }] });
+    await expectLedgerBalanced(h.pools.app, tenant.id);
+  });
+});
+
+describe('cancel now after a mid-period upgrade', () => {
+  // Each example runs in its own April (30 days), after the other tests' dates: the test server's
+  // clock only moves forward.
+  async function upgradedOnApril11(year: number, behavior: 'always_invoice' | 'create_prorations') {
+    const april = `${year}-04-01T00:00:00.000Z`;
+    const { tenant } = await createTestTenant(h.pools.app);
+    await h.advanceTo(april);
+    const seeded = await seedSubscription(h.pools.app, tenant.id, {
+      createdAt: april,
+      amountMinor: 3000,
+      productName: 'Basic',
+      recurrence: monthly,
+    });
+    const premium = await seedPlanPrice(h.pools.app, tenant.id, {
+      amountMinor: 6000,
+      productName: 'Premium',
+      recurrence: monthly,
+    });
+    const handle = await h.start(seeded.workflowId, seeded.input);
+    await h.advanceTo(`${year}-04-11T00:00:00.000Z`);
+    await handle.executeUpdate(changePlanUpdate, { args: [{ price: premium, prorationBehavior: behavior }] });
+    return { tenant, seeded, handle };
+  }
+
+  it('always_invoice then a prorated cancel the same day: the credit covers the unused Premium time (40.00)', async () => {
+    const { tenant, seeded, handle } = await upgradedOnApril11(2032, 'always_invoice');
+    // Paid 3000 (Basic, April) + 2000 (upgrade invoice) = 5000; used 10 days of Basic = 1000.
+    // The credit is 20 unused days of Premium: 6000 × 20/30 = 4000, more than the April invoice
+    // alone (3000) but within what the period was invoiced in total.
+    const result = await handle.executeUpdate(cancelUpdate, { args: [{ at: 'now', prorate: true }] });
+    expect(result.status).toBe('canceled');
+    expect(result.creditNote).toMatchObject({ amountMinor: 4000 });
+    expect(result.invoice).toBeNull();
+    expect(await h.outcome(handle)).toMatchObject({ status: 'canceled' });
+    expect(await customerCreditBalanceMinor(h.pools.app, tenant.id, seeded.customerId)).toBe(4000);
+    await expectLedgerBalanced(h.pools.app, tenant.id);
+  });
+
+  it('create_prorations then a prorated cancel: the waiting prorations and the credit net on one final invoice', async () => {
+    const { tenant, seeded, handle } = await upgradedOnApril11(2033, 'create_prorations');
+    await h.advanceTo('2033-04-26T00:00:00.000Z');
+    // Waiting since Apr 11: −2000 (20 days of Basic) and +4000 (20 days of Premium).
+    // Canceled Apr 26: −1000 for the 5 unused days of Premium. Net +1000, charged now:
+    // used 10 days of Basic (1000) + 15 of Premium (3000) = 4000, and 3000 was paid.
+    const result = await handle.executeUpdate(cancelUpdate, { args: [{ at: 'now', prorate: true }] });
+    expect(result.creditNote).toBeNull();
+    expect(result.invoice).toMatchObject({ totalMinor: 1000, status: 'paid' });
+    expect(await h.outcome(handle)).toMatchObject({ status: 'canceled' });
+
+    const invoices = await invoicesWithLines(h.pools.app, tenant.id, seeded.input.subscriptionId);
+    expect(invoices.map((invoice) => [invoice.billingReason, invoice.totalMinor, invoice.status])).toEqual([
+      ['subscription_create', 3000, 'paid'],
+      ['subscription_update', 1000, 'paid'],
+    ]);
+    expect(invoices[1]?.lines.map((line) => line.amountMinor)).toEqual([-2000, 4000, -1000]);
+    expect(await customerCreditBalanceMinor(h.pools.app, tenant.id, seeded.customerId)).toBe(0);
     await expectLedgerBalanced(h.pools.app, tenant.id);
   });
 });

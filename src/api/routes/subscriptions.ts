@@ -23,6 +23,7 @@ import {
   subscriptionWorkflowId,
   undoCancelUpdate,
   upcomingInvoiceQuery,
+  type InvoiceSummary,
   type ItemChangeResult,
   type SubscriptionState,
 } from '../../workflows/contracts';
@@ -487,6 +488,7 @@ export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
           creditNote === null
             ? null
             : { id: creditNote.creditNoteId, number: creditNote.number, amount: creditNote.amountMinor },
+        final_invoice: result.invoice === null ? null : invoiceSummaryResource(result.invoice),
       });
     }),
   );
@@ -591,16 +593,17 @@ function itemChangeResponse(result: ItemChangeResult) {
       })),
       net_amount: result.prorationNetMinor,
     },
-    latest_invoice:
-      result.invoice === null
-        ? null
-        : {
-            id: result.invoice.invoiceId,
-            number: result.invoice.number,
-            total: result.invoice.totalMinor,
-            amount_due: result.invoice.amountDueMinor,
-            status: result.invoice.status,
-          },
+    latest_invoice: result.invoice === null ? null : invoiceSummaryResource(result.invoice),
     payment: result.payment,
+  };
+}
+
+function invoiceSummaryResource(invoice: InvoiceSummary) {
+  return {
+    id: invoice.invoiceId,
+    number: invoice.number,
+    total: invoice.totalMinor,
+    amount_due: invoice.amountDueMinor,
+    status: invoice.status,
   };
 }
