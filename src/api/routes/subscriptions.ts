@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import { Router } from 'express';
 import type { Pool, PoolClient } from 'pg';
 import { z } from 'zod';
@@ -26,6 +27,7 @@ import {
   type InvoiceSummary,
   type ItemChangeResult,
   type SubscriptionState,
+  type UpcomingInvoice,
 } from '../../workflows/contracts';
 import type { subscriptionWorkflow } from '../../workflows/subscription';
 import { initialSubscriptionInput } from '../../workflows/subscription-state';
@@ -121,6 +123,13 @@ const ListSubscriptionsQuery = ListQuery.extend({
   status: z.string().max(20).optional(),
 });
 
+/** Runs one workflow update for the current request (see executeSubscriptionUpdate). */
+type UpdateCall = <Ret, Args extends [unknown, ...unknown[]] | []>(
+  update: UpdateDefinition<Ret, Args>,
+  args: Args,
+) => Promise<Ret>;
+type UpdateBody = z.infer<typeof UpdateSubscriptionBody>;
+
 const QUERY_DEADLINE_MS = 3_000;
 const MS_PER_DAY = 86_400_000;
 
@@ -167,7 +176,13 @@ export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
         });
       }
       const problem = validateItems(items);
-      if (problem !== null) throw new ProblemError('unprocessable', problem, { field: 'items' });
+      if (problem !== null) {
+        // validateItems names the offending item (`items[1].price is in EUR; …`): report that path.
+        const field = /^items\[\d+\](?:\.[A-Za-z]+)?/.exec(problem)?.[0] ?? 'items';
+        throw new ProblemError('unprocessable', problem, {
+          field: toWireField(field, body.items === undefined),
+        });
+      }
 
       const subscriptionId = newId('subscription');
       const workflowId = subscriptionWorkflowId(auth.tenantId, subscriptionId);
@@ -275,9 +290,21 @@ export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
     const auth = authOf(res);
     const found = await withTenant(pool, auth.tenantId, (db) => subscriptionById(db, String(req.params.id)));
     if (!found) throw notFound('subscription', String(req.params.id));
-    const upcoming = await temporal.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
-      temporal.workflow.getHandle(found.row.workflow_id).query(upcomingInvoiceQuery),
-    );
+    const ended = found.row.status === 'canceled' || found.row.status === 'ended';
+    let upcoming: UpcomingInvoice | null = null;
+    if (!ended) {
+      try {
+        upcoming = await temporal.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
+          temporal.workflow.getHandle(found.row.workflow_id).query(upcomingInvoiceQuery),
+        );
+      } catch (error) {
+        throw new ProblemError(
+          'unavailable',
+          `The subscription's workflow did not answer (${(error as Error).message}); retry`,
+          { field: 'id' },
+        );
+      }
+    }
     if (upcoming === null) {
       throw new ProblemError(
         'notFound',
@@ -335,19 +362,16 @@ export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
           },
         );
       }
+      if (body.items === undefined) {
+        for (const field of ['proration_behavior', 'proration_timing'] as const) {
+          if (body[field] !== undefined) {
+            throw new ProblemError('validation', `${field} applies only to item changes`, { field });
+          }
+        }
+      }
       const row = await runningSubscription(ctx.db, String(ctx.req.params.id));
-      const call = <Ret, Args extends [unknown, ...unknown[]] | []>(
-        update: Parameters<typeof executeSubscriptionUpdate<Ret, Args>>[4],
-        args: Args,
-      ) =>
-        executeSubscriptionUpdate<Ret, Args>(
-          temporal,
-          ctx.req,
-          ctx.auth.tenantId,
-          row.workflow_id,
-          update,
-          args,
-        );
+      const call: UpdateCall = (update, args) =>
+        executeSubscriptionUpdate(temporal, ctx.req, ctx.auth.tenantId, row.workflow_id, update, args);
       let change: Record<string, unknown> = {};
       if (body.cancel_at_period_end === true) {
         const result = await call(cancelUpdate, [{ at: 'period_end' }]);
@@ -368,15 +392,36 @@ export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
   const applyItemChange = async (
     ctx: TenantRequestContext,
     row: SubscriptionDbRow,
-    body: z.infer<typeof UpdateSubscriptionBody>,
-    call: <Ret, Args extends [unknown, ...unknown[]] | []>(
-      update: Parameters<typeof executeSubscriptionUpdate<Ret, Args>>[4],
-      args: Args,
-    ) => Promise<Ret>,
+    body: UpdateBody,
+    call: UpdateCall,
   ): Promise<ItemChangeResult> => {
     const item = (body.items ?? [])[0];
     if (item === undefined)
       throw new ProblemError('validation', 'items needs one change', { field: 'items' });
+    try {
+      return await itemChange(ctx, row, body, item, call);
+    } catch (error) {
+      // The workflow names its request's fields (`price`, `quantity`, `itemId`); say them as sent.
+      const field = error instanceof ProblemError ? error.extensions.field : undefined;
+      const wire: Record<string, string> = {
+        price: item.price === undefined && item.plan !== undefined ? 'items[0].plan' : 'items[0].price',
+        quantity: 'items[0].quantity',
+        item_id: 'items[0].id',
+      };
+      if (field !== undefined && error instanceof ProblemError && wire[field] !== undefined) {
+        throw new ProblemError(error.kind, error.detail, { ...error.extensions, field: wire[field] });
+      }
+      throw error;
+    }
+  };
+
+  const itemChange = async (
+    ctx: TenantRequestContext,
+    row: SubscriptionDbRow,
+    body: UpdateBody,
+    item: NonNullable<UpdateBody['items']>[number],
+    call: UpdateCall,
+  ): Promise<ItemChangeResult> => {
     const prorationBehavior = body.proration_behavior;
     const timing = body.proration_timing;
     const options = {
@@ -403,12 +448,24 @@ export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
     if (item.deleted === true) {
       if (item.id === undefined)
         throw new ProblemError('validation', 'deleted needs the item id', { field: 'items[0].id' });
+      for (const field of ['price', 'plan', 'quantity'] as const) {
+        if (item[field] !== undefined) {
+          throw new ProblemError('validation', 'a deleted item takes only its id', {
+            field: `items[0].${field}`,
+          });
+        }
+      }
       return call(removeAddonUpdate, [{ itemId: item.id, ...options }]);
     }
     if (item.id === undefined) {
       if (item.price === undefined && item.plan === undefined) {
         throw new ProblemError('validation', 'a new item needs a price or a plan', {
           field: 'items[0].price',
+        });
+      }
+      if (timing !== undefined) {
+        throw new ProblemError('validation', 'an add-on starts now; proration_timing does not apply', {
+          field: 'proration_timing',
         });
       }
       return call(addAddonUpdate, [
@@ -568,6 +625,12 @@ async function reread(db: PoolClient, id: string): Promise<SubscriptionDbRow> {
   const row = rows[0];
   if (!row) throw notFound('subscription', id);
   return row;
+}
+
+/** A path from validateItems as the client wrote it: the shorthand `{plan}` is the plan item itself. */
+function toWireField(field: string, shorthand: boolean): string {
+  if (shorthand && field.startsWith('items[0]')) return 'plan';
+  return field.replace(/\.(unitAmountMinor|itemId)$/, '');
 }
 
 function stateToPause(state: SubscriptionState) {
