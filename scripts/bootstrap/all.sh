@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
 # Brings up everything Ledgerline needs on this machine, in order:
-#   postgres.sh (PostgreSQL 15 + roles + databases), redis.sh (Redis 7),
+#   postgres.sh (PostgreSQL 15 + roles + databases), redis.sh (Redis 7), poppler.sh (pdftotext),
 #   temporal-cli.sh (Temporal CLI / dev server binary), test-server.sh (time-skipping
 #   test server), and with --with-stripe-mock also stripe-mock.sh.
 # Each step is idempotent; a warm run takes about a second. Services are started (Postgres,
@@ -27,7 +27,7 @@ for arg in "$@"; do
 done
 
 here="$REPO_ROOT/scripts/bootstrap"
-steps=(postgres.sh redis.sh temporal-cli.sh test-server.sh)
+steps=(postgres.sh redis.sh poppler.sh temporal-cli.sh test-server.sh)
 ((with_stripe_mock == 1)) && steps+=(stripe-mock.sh)
 
 total_start="$(now_ms)"

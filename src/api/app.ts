@@ -3,6 +3,7 @@ import express, { type Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
+import type { TaxProvider } from '../domain/tax/types';
 import type { PaymentGateway } from '../gateways/payment-gateway';
 import { pinoHttp } from 'pino-http';
 import { requireApiKey } from './auth';
@@ -14,6 +15,7 @@ import { customersRouter } from './routes/customers';
 import { healthRouter } from './routes/health';
 import { invoicesRouter } from './routes/invoices';
 import { subscriptionsRouter } from './routes/subscriptions';
+import { fxRatesRouter, taxProfileRouter, taxReportsRouter } from './routes/tax';
 import { stripeWebhookRouter } from './routes/webhooks';
 
 export interface AppDeps {
@@ -27,6 +29,8 @@ export interface AppDeps {
   /** The payment provider (StripeGateway in every process; tests may inject another implementation). */
   readonly gateway: PaymentGateway;
   readonly now?: () => Date;
+  /** Tax for previews; the worker's activities use the same provider (built-in tables by default). */
+  readonly taxProvider?: TaxProvider;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -51,6 +55,9 @@ export function createApp(deps: AppDeps): Express {
   v1.use('/subscriptions', subscriptionsRouter(deps));
   v1.use('/invoices', invoicesRouter(deps));
   v1.use('/billing_settings', billingSettingsRouter(pool));
+  v1.use('/tax_profile', taxProfileRouter(pool));
+  v1.use('/fx_rates', fxRatesRouter(pool));
+  v1.use('/reports', taxReportsRouter(pool));
   app.use('/v1', v1);
 
   app.use((req) => {

@@ -9,12 +9,14 @@ export interface ProductRow {
   active: boolean;
   metadata: Record<string, string>;
   created_at: Date;
+  tax_category: string;
 }
 export const productResource = (row: ProductRow) => ({
   id: row.id,
   object: 'product' as const,
   name: row.name,
   description: row.description,
+  tax_category: row.tax_category,
   active: row.active,
   metadata: row.metadata,
   created_at: iso(row.created_at),
@@ -63,15 +65,22 @@ export interface PriceRow {
   billing_interval: PlanRow['billing_interval'];
   interval_count: number;
   created_at: Date;
+  tax_behavior: string;
 }
 /** One immutable version of a plan's price; `current` when the plan sells it to new subscriptions. */
-export const priceResource = (row: PriceRow, currentPriceId: string | null) => ({
+export const priceResource = (
+  row: PriceRow,
+  currentPriceId: string | null,
+  currencyOptions: Record<string, number> = {},
+) => ({
   id: row.id,
   object: 'price' as const,
   plan: row.plan_id,
   version: row.version,
   currency: row.currency,
   amount: row.unit_amount_minor,
+  tax_behavior: row.tax_behavior,
+  currency_options: currencyOptions,
   interval: row.billing_interval,
   interval_count: row.interval_count,
   current: row.id === currentPriceId,
@@ -119,6 +128,13 @@ export interface CustomerRow {
   name: string | null;
   metadata: Record<string, string>;
   created_at: Date;
+  legal_name: string | null;
+  address: Record<string, string> | null;
+  tax_id_type: string | null;
+  tax_id_value: string | null;
+  tax_exempt_reason: string | null;
+  tax_exempt_certificate: string | null;
+  billing_currency: string | null;
 }
 export const customerResource = (row: CustomerRow) => ({
   id: row.id,
@@ -126,6 +142,14 @@ export const customerResource = (row: CustomerRow) => ({
   external_id: row.external_id,
   email: row.email,
   name: row.name,
+  legal_name: row.legal_name,
+  address: row.address,
+  tax_id: row.tax_id_type === null ? null : { type: row.tax_id_type, value: row.tax_id_value },
+  tax_exempt:
+    row.tax_exempt_reason === null
+      ? null
+      : { reason: row.tax_exempt_reason, certificate: row.tax_exempt_certificate },
+  billing_currency: row.billing_currency,
   metadata: row.metadata,
   created_at: iso(row.created_at),
 });

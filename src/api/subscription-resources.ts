@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg';
+import { trimDecimal } from '../db/tax-context';
 
 // Stripe-shaped resources for subscriptions and invoices, read from the rows the workflow mirrors.
 
@@ -115,6 +116,15 @@ export interface InvoiceDbRow {
   finalized_at: Date | null;
   paid_at: Date | null;
   created_at: Date;
+  /** pg returns a `date` as a local-midnight Date unless the query casts it to text. */
+  tax_date: string | Date | null;
+  legal_notes: string[];
+  reporting_currency: string | null;
+  fx_rate: string | null;
+  fx_rate_source: string | null;
+  fx_effective_at: Date | null;
+  reporting_total_minor: number | null;
+  reporting_tax_minor: number | null;
 }
 
 export const invoiceSummaryResource = (row: InvoiceDbRow) => ({
@@ -131,6 +141,22 @@ export const invoiceSummaryResource = (row: InvoiceDbRow) => ({
   subtotal: row.subtotal_minor,
   tax: row.tax_minor,
   total: row.total_minor,
+  tax_date:
+    row.tax_date instanceof Date
+      ? `${row.tax_date.getFullYear()}-${String(row.tax_date.getMonth() + 1).padStart(2, '0')}-${String(row.tax_date.getDate()).padStart(2, '0')}`
+      : row.tax_date,
+  legal_notes: row.legal_notes,
+  reporting:
+    row.reporting_currency === null
+      ? null
+      : {
+          currency: row.reporting_currency,
+          rate: row.fx_rate === null ? null : trimDecimal(row.fx_rate),
+          rate_source: row.fx_rate_source,
+          rate_effective_at: iso(row.fx_effective_at),
+          total: row.reporting_total_minor,
+          tax: row.reporting_tax_minor,
+        },
   credit_applied: row.credit_applied_minor,
   amount_due: row.amount_due_minor,
   amount_paid: row.amount_paid_minor,
@@ -143,7 +169,10 @@ export const invoiceSummaryResource = (row: InvoiceDbRow) => ({
 });
 
 export async function invoiceById(db: PoolClient, id: string) {
-  const { rows } = await db.query<InvoiceDbRow>('SELECT * FROM invoices WHERE id = $1', [id]);
+  const { rows } = await db.query<InvoiceDbRow>(
+    `SELECT *, tax_date::text AS tax_date, fx_rate::text AS fx_rate FROM invoices WHERE id = $1`,
+    [id],
+  );
   const row = rows[0];
   if (!row) return null;
   const lines = await db.query<{
@@ -158,10 +187,29 @@ export async function invoiceById(db: PoolClient, id: string) {
     price_id: string | null;
     proration_numerator: number | null;
     proration_denominator: number | null;
+    net_amount_minor: number | null;
+    tax_minor: number;
+    tax_rate_label: string | null;
+    tax_treatment: string | null;
+    tax_behavior: string | null;
   }>(
     `SELECT id, kind, description, quantity, unit_amount_minor, amount_minor, period_start, period_end, price_id,
-            proration_numerator, proration_denominator
+            proration_numerator, proration_denominator, net_amount_minor, tax_minor, tax_rate_label, tax_treatment,
+            tax_behavior
        FROM invoice_lines WHERE invoice_id = $1 ORDER BY position`,
+    [id],
+  );
+  const taxRows = await db.query<{
+    jurisdiction: string;
+    tax_name: string;
+    rate_percent: string;
+    rate_kind: string;
+    treatment: string;
+    taxable_minor: number;
+    tax_minor: number;
+  }>(
+    `SELECT jurisdiction, tax_name, rate_percent::text AS rate_percent, rate_kind, treatment, taxable_minor, tax_minor
+       FROM invoice_tax_lines WHERE invoice_id = $1 ORDER BY position`,
     [id],
   );
   const attempts = await db.query<{
@@ -191,12 +239,28 @@ export async function invoiceById(db: PoolClient, id: string) {
           amount: line.amount_minor,
           period: { start: iso(line.period_start), end: iso(line.period_end) },
           price: line.price_id,
+          tax: {
+            behavior: line.tax_behavior ?? 'exclusive',
+            net_amount: line.net_amount_minor ?? line.amount_minor,
+            amount: line.tax_minor,
+            rate: line.tax_rate_label,
+            treatment: line.tax_treatment,
+          },
           proration:
             line.proration_numerator === null
               ? null
               : { unused_units: line.proration_numerator, period_units: line.proration_denominator },
         })),
       },
+      tax_summary: taxRows.rows.map((tax) => ({
+        jurisdiction: tax.jurisdiction,
+        tax_name: tax.tax_name,
+        rate_percent: trimDecimal(tax.rate_percent),
+        rate_kind: tax.rate_kind,
+        treatment: tax.treatment,
+        taxable_amount: tax.taxable_minor,
+        tax_amount: tax.tax_minor,
+      })),
       payment_attempts: attempts.rows.map((attempt) => ({
         attempt: attempt.attempt,
         trigger: attempt.trigger,

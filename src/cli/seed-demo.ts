@@ -73,8 +73,29 @@ async function attachCard(apiKey: string, customerId: string): Promise<string> {
   return `none: attaching pm_card_visa failed (${reason})`;
 }
 
+/** The demo seller: a New York company with sales-tax nexus in NY and TX (PUT is idempotent). */
+async function ensureTaxProfile(apiKey: string): Promise<void> {
+  const result = await call('PUT', '/v1/tax_profile', apiKey, {
+    legal_name: 'Demo SaaS Inc.',
+    address: {
+      line1: '350 Fifth Avenue',
+      city: 'New York',
+      postal_code: '10118',
+      state: 'NY',
+      country: 'US',
+    },
+    email: 'billing@demo-saas.example',
+    tax_ids: [{ type: 'us_ein', value: '12-3456789' }],
+    registrations: { us_nexus_states: ['NY', 'TX'] },
+    reporting_currency: 'USD',
+    invoice_footer: 'Demo SaaS Inc. · Thank you for your business.',
+  });
+  if (result.status !== 200) throw new Error(`PUT /v1/tax_profile failed: ${JSON.stringify(result.json)}`);
+}
+
 async function main(): Promise<void> {
   const { tenantId, apiKey } = await ensureTenant();
+  await ensureTaxProfile(apiKey);
   const productId = await createOnce(apiKey, '/v1/products', 'demo-seed-product', {
     name: 'Ledgerline Demo Pro',
     description: 'The demo tenant’s flagship plan',
@@ -90,6 +111,8 @@ async function main(): Promise<void> {
     email: 'ada@example.com',
     name: 'Ada Lovelace',
     external_id: 'demo-customer-1',
+    legal_name: 'Analytical Engines LLC',
+    address: { line1: '1 Main Street', city: 'Brooklyn', postal_code: '11201', state: 'NY', country: 'US' },
   });
   const card = await attachCard(apiKey, customerId);
   const stripe = process.env.STRIPE_API_BASE ?? 'https://api.stripe.com';
@@ -101,7 +124,7 @@ async function main(): Promise<void> {
     `    Demo tenant   ${tenantId}`,
     `    API key       ${apiKey}`,
     `    Plan          ${planId}  (USD 49.00 / month)`,
-    `    Customer      ${customerId}`,
+    `    Customer      ${customerId}  (Brooklyn, NY: SaaS is taxed at the 4 % state rate)`,
     `    Card          ${card}`,
     `    Stripe        ${stripe}   (webhooks: POST ${apiUrl}/v1/webhooks/stripe, signed with STRIPE_WEBHOOK_SECRET)`,
     '',
@@ -113,6 +136,7 @@ async function main(): Promise<void> {
     `      -d '{"customer":"${customerId}","plan":"${planId}"}'`,
     '',
     `  Then: curl -s ${apiUrl}/v1/subscriptions/<id> -H 'Authorization: Bearer ${apiKey}'`,
+    `  The invoice as a PDF: curl -s ${apiUrl}/v1/invoices/<invoice id>/pdf -H 'Authorization: Bearer ${apiKey}' -o invoice.pdf`,
     ...(stripe.includes('127.0.0.1')
       ? [
           '  stripe-mock never confirms a payment: the first invoice stays open and the subscription starts',

@@ -1,7 +1,9 @@
 import type { PoolClient } from 'pg';
 import type { PriceSnapshot } from '../domain/billing-types';
 import type { BillingInterval } from '../domain/calendar';
-import { snapshotPrice } from '../domain/catalog';
+import { inBillingCurrency, snapshotPrice } from '../domain/catalog';
+import type { RoundingMode } from '../domain/rounding';
+import { fxRateAt } from './tax-context';
 
 /**
  * The price a customer buys: an exact version (`priceId`) or a plan's current version (`planId`), with
@@ -37,7 +39,7 @@ export async function resolvePrice(
     [target.customerId, row.plan_id],
   );
   const override = overrides.rows[0];
-  return snapshotPrice(
+  const snapshot = snapshotPrice(
     {
       priceId: row.id,
       planId: row.plan_id,
@@ -58,6 +60,44 @@ export async function resolvePrice(
           unitAmountMinor: override.unit_amount_minor,
         },
   );
+  return inCustomersCurrency(db, target.customerId, snapshot);
+}
+
+/**
+ * The snapshot in the customer's billing currency (see inBillingCurrency). Throws PriceCurrencyError
+ * when neither a price-book amount nor an FX rate exists, so the API can name what is missing.
+ */
+async function inCustomersCurrency(
+  db: PoolClient,
+  customerId: string,
+  snapshot: PriceSnapshot,
+): Promise<PriceSnapshot> {
+  const { rows } = await db.query<{ billing_currency: string | null; rounding_mode: RoundingMode | null }>(
+    `SELECT c.billing_currency, s.rounding_mode
+       FROM customers c LEFT JOIN tenant_billing_settings s ON s.tenant_id = c.tenant_id
+      WHERE c.id = $1`,
+    [customerId],
+  );
+  const billingCurrency = rows[0]?.billing_currency ?? null;
+  if (billingCurrency === null || billingCurrency === snapshot.currency) return snapshot;
+  const option = await db.query<{ unit_amount_minor: number }>(
+    'SELECT unit_amount_minor FROM price_currency_options WHERE price_id = $1 AND currency = $2',
+    [snapshot.priceId, billingCurrency],
+  );
+  const rate = await fxRateAt(db, snapshot.currency, billingCurrency, new Date().toISOString());
+  try {
+    return inBillingCurrency(snapshot, billingCurrency, {
+      currencyOptionMinor: option.rows[0]?.unit_amount_minor ?? null,
+      rate,
+      roundingMode: rows[0]?.rounding_mode ?? 'half_even',
+    });
+  } catch (error) {
+    throw new PriceCurrencyError((error as Error).message);
+  }
+}
+
+export class PriceCurrencyError extends Error {
+  override readonly name = 'PriceCurrencyError';
 }
 
 export async function hasDefaultPaymentMethod(db: PoolClient, customerId: string): Promise<boolean> {

@@ -29,6 +29,20 @@ export interface PriceSnapshot {
   readonly recurrence: Recurrence;
   /** Set when a per-customer override replaced the catalog amount. */
   readonly overrideId?: string;
+  /**
+   * Set when the customer is billed in another currency than the price and the tenant gave no
+   * amount in that currency: the amount was converted once, when the item was bought, at this rate.
+   */
+  readonly conversion?: PriceConversion;
+}
+
+export interface PriceConversion {
+  readonly fromCurrency: string;
+  readonly fromUnitAmountMinor: number;
+  /** Exact decimal: 1 fromCurrency = rate currency. */
+  readonly rate: string;
+  readonly rateSource: string;
+  readonly rateEffectiveAt: string;
 }
 
 export const ITEM_KINDS = ['plan', 'addon'] as const;

@@ -2,9 +2,11 @@
 // set of subscription items must satisfy. Pure: records come in from the database, snapshots go out.
 
 import type { PriceSnapshot, SubscriptionItem } from './billing-types';
+import { convertMinor } from './money';
+import type { RoundingMode } from './rounding';
 
-/** One stored version of a plan's price, before any customer override. */
-export type PriceVersionRecord = Omit<PriceSnapshot, 'overrideId'>;
+/** One stored version of a plan's price, before any customer override or currency conversion. */
+export type PriceVersionRecord = Omit<PriceSnapshot, 'overrideId' | 'conversion'>;
 
 export interface CustomerOverrideRecord {
   readonly overrideId: string;
@@ -128,4 +130,48 @@ function assertAmount(amountMinor: number, what: string): void {
       `${what}: amount must be a safe integer >= 0 (minor units), got ${String(amountMinor)}`,
     );
   }
+}
+
+/**
+ * The snapshot in the customer's billing currency: the tenant's own amount for that currency when the
+ * price version has one (a price book), otherwise the amount converted at `rate`, rounded once and
+ * recorded on the snapshot. A customer override is in the plan's currency and is converted too.
+ */
+export function inBillingCurrency(
+  snapshot: PriceSnapshot,
+  billingCurrency: string,
+  options: {
+    readonly currencyOptionMinor: number | null;
+    readonly rate: { readonly rate: string; readonly source: string; readonly effectiveAt: string } | null;
+    readonly roundingMode: RoundingMode;
+  },
+): PriceSnapshot {
+  if (billingCurrency === snapshot.currency) return snapshot;
+  if (options.currencyOptionMinor !== null && snapshot.overrideId === undefined) {
+    assertAmount(options.currencyOptionMinor, `price ${snapshot.priceId} in ${billingCurrency}`);
+    return { ...snapshot, currency: billingCurrency, unitAmountMinor: options.currencyOptionMinor };
+  }
+  if (options.rate === null) {
+    throw new RangeError(
+      `no ${snapshot.currency}→${billingCurrency} exchange rate on file and no ${billingCurrency} amount for price ${snapshot.priceId}`,
+    );
+  }
+  return {
+    ...snapshot,
+    currency: billingCurrency,
+    unitAmountMinor: convertMinor(
+      snapshot.unitAmountMinor,
+      snapshot.currency,
+      billingCurrency,
+      options.rate.rate,
+      options.roundingMode,
+    ),
+    conversion: {
+      fromCurrency: snapshot.currency,
+      fromUnitAmountMinor: snapshot.unitAmountMinor,
+      rate: options.rate.rate,
+      rateSource: options.rate.source,
+      rateEffectiveAt: options.rate.effectiveAt,
+    },
+  };
 }

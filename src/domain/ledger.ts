@@ -400,6 +400,52 @@ export function invoiceCreditedEntry(input: InvoiceCreditedInput): JournalEntryD
   });
 }
 
+export interface InvoiceIssuedInput extends EventBase {
+  readonly invoiceId: string;
+  /** Signed: Σ line net amounts. */
+  readonly netMinor: number;
+  /** Signed: Σ line tax. */
+  readonly taxMinor: number;
+}
+
+/**
+ * Any finalized invoice, whatever the signs of its net and tax (a prorated downgrade credits revenue
+ * and the tax charged on it): revenue and tax_payable move by the signed amounts; a positive total
+ * is receivable from the customer, a negative one becomes their credit balance. Null when nothing
+ * moves. Same idempotency key as invoiceFinalizedEntry: one entry per invoice.
+ */
+export function invoiceIssuedEntry(input: InvoiceIssuedInput): JournalEntryDraft | null {
+  const { invoiceId, customerId, netMinor, taxMinor } = input;
+  for (const [name, value] of [
+    ['netMinor', netMinor],
+    ['taxMinor', taxMinor],
+  ] as const) {
+    if (!Number.isSafeInteger(value)) throw new LedgerInvariantError(`${name} must be a safe integer`);
+  }
+  const totalMinor = netMinor + taxMinor;
+  if (netMinor === 0 && taxMinor === 0) return null;
+  const signed = (account: AccountCode, creditMinor: number, customer?: string): LooseLine => ({
+    account,
+    ...(customer === undefined ? {} : { customerId: customer }),
+    ...(creditMinor >= 0 ? { creditMinor } : { debitMinor: -creditMinor }),
+  });
+  return build({
+    idempotencyKey: `invoice_finalized:${invoiceId}`,
+    sourceType: 'invoice',
+    sourceId: invoiceId,
+    currency: input.currency,
+    occurredAt: input.occurredAt,
+    description: `Invoice ${invoiceId} finalized`,
+    lines: compact([
+      totalMinor >= 0
+        ? { account: 'accounts_receivable', customerId, debitMinor: totalMinor }
+        : { account: 'customer_credit', customerId, creditMinor: -totalMinor },
+      signed('revenue', netMinor),
+      signed('tax_payable', taxMinor),
+    ]),
+  });
+}
+
 export interface CreditNoteInput extends EventBase {
   readonly creditNoteId: string;
   readonly amountMinor: number;
@@ -408,12 +454,21 @@ export interface CreditNoteInput extends EventBase {
    * invoices); 'receivable' when it is still open (it reduces what the customer owes).
    */
   readonly creditTo: 'balance' | 'receivable';
+  /** The tax reversed, included in amountMinor (tax_payable is debited by it). */
+  readonly taxMinor?: number;
 }
 
 /** Debit revenue (corrects what was invoiced); credit customer_credit or accounts_receivable (customer). */
 export function creditNoteEntry(input: CreditNoteInput): JournalEntryDraft {
   const { creditNoteId, customerId, amountMinor, creditTo } = input;
+  const taxMinor = input.taxMinor ?? 0;
   requireAmount('amountMinor', amountMinor);
+  requireAmount('taxMinor', taxMinor, { allowZero: true });
+  if (taxMinor > amountMinor) {
+    throw new LedgerInvariantError(
+      `credit note ${creditNoteId}: tax ${taxMinor} exceeds amount ${amountMinor}`,
+    );
+  }
   return build({
     idempotencyKey: `credit_note:${creditNoteId}`,
     sourceType: 'credit_note',
@@ -421,14 +476,15 @@ export function creditNoteEntry(input: CreditNoteInput): JournalEntryDraft {
     currency: input.currency,
     occurredAt: input.occurredAt,
     description: `Credit note ${creditNoteId}`,
-    lines: [
-      { account: 'revenue', debitMinor: amountMinor },
+    lines: compact([
+      { account: 'revenue', debitMinor: amountMinor - taxMinor },
+      { account: 'tax_payable', debitMinor: taxMinor },
       {
         account: creditTo === 'balance' ? 'customer_credit' : 'accounts_receivable',
         customerId,
         creditMinor: amountMinor,
       },
-    ],
+    ]),
   });
 }
 

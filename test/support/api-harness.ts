@@ -149,6 +149,7 @@ export function apiAs(harness: Pick<ApiHarness<PaymentGateway>, 'app'>, tenant: 
       if (idempotencyKey !== undefined) req.set('Idempotency-Key', idempotencyKey);
       return body === undefined ? req : req.send(body as object);
     },
+    put: (url: string, body: object) => request(harness.app).put(url).set('Authorization', auth).send(body),
     get: (url: string) => request(harness.app).get(url).set('Authorization', auth),
     delete: (url: string) => request(harness.app).delete(url).set('Authorization', auth),
   };

@@ -2,6 +2,8 @@ import { Router } from 'express';
 import type { Pool, PoolClient } from 'pg';
 import { z } from 'zod';
 import { newId } from '../../db/ids';
+import { isBillableCurrency } from '../../domain/money';
+import { TAX_BEHAVIORS, TAX_CATEGORIES } from '../../domain/tax/types';
 import { tenantRead, tenantWrite } from '../handlers';
 import { listPage } from '../pagination';
 import { notFound, parseOrThrow, ProblemError } from '../problem';
@@ -24,9 +26,22 @@ import {
   Metadata,
 } from '../schemas';
 
+/** Shared by a plan's first price and its later versions. */
+const PriceTaxFields = {
+  /** `inclusive`: the amount already contains the tax (B2C pricing in the EU); default `exclusive`. */
+  tax_behavior: z.enum(TAX_BEHAVIORS).default('exclusive'),
+  /** The same price in other currencies (a price book): `{"EUR": 4500, "JPY": 7000}`, minor units. */
+  currency_options: z
+    .record(z.string().regex(/^[A-Z]{3}$/, 'keys must be upper-case ISO 4217 codes'), AmountMinor)
+    .refine((options) => Object.keys(options).length <= 50, 'at most 50 currencies')
+    .default({}),
+};
+
 const CreateProductBody = z.strictObject({
   name: z.string().trim().min(1).max(200),
   description: z.string().max(1000).optional(),
+  /** What the product is for tax purposes; decides the rate (an e-book is reduced in most of the EU). */
+  tax_category: z.enum(TAX_CATEGORIES).default('saas'),
   metadata: Metadata,
 });
 
@@ -39,6 +54,7 @@ const CreatePlanBody = z
     interval_count: z.number().int().min(1).max(MAX_INTERVAL_COUNT.day).default(1),
     nickname: z.string().max(200).optional(),
     metadata: Metadata,
+    ...PriceTaxFields,
   })
   .superRefine((plan, ctx) => {
     const max = MAX_INTERVAL_COUNT[plan.interval];
@@ -55,6 +71,7 @@ const CreatePlanBody = z
 const CreatePriceBody = z.strictObject({
   amount: AmountMinor,
   currency: Currency.optional(),
+  ...PriceTaxFields,
 });
 
 export function productsRouter(pool: Pool): Router {
@@ -64,8 +81,16 @@ export function productsRouter(pool: Pool): Router {
     tenantWrite(pool, async ({ req, auth, db }) => {
       const body = parseOrThrow(CreateProductBody, req.body);
       const { rows } = await db.query<ProductRow>(
-        `INSERT INTO products (id, tenant_id, name, description, metadata) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
-        [newId('product'), auth.tenantId, body.name, body.description ?? null, body.metadata ?? {}],
+        `INSERT INTO products (id, tenant_id, name, description, metadata, tax_category)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
+        [
+          newId('product'),
+          auth.tenantId,
+          body.name,
+          body.description ?? null,
+          body.metadata ?? {},
+          body.tax_category,
+        ],
       );
       return { status: 201, body: productResource(rows[0] as ProductRow) };
     }),
@@ -151,10 +176,20 @@ export function plansRouter(pool: Pool): Router {
       );
       await db.query(
         `INSERT INTO prices (id, tenant_id, plan_id, version, currency, unit_amount_minor, billing_interval,
-                             interval_count)
-         VALUES ($1, $2, $3, 1, $4, $5, $6, $7)`,
-        [priceId, auth.tenantId, planId, body.currency, body.amount, body.interval, body.interval_count],
+                             interval_count, tax_behavior)
+         VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8)`,
+        [
+          priceId,
+          auth.tenantId,
+          planId,
+          body.currency,
+          body.amount,
+          body.interval,
+          body.interval_count,
+          body.tax_behavior,
+        ],
       );
+      await insertCurrencyOptions(db, auth.tenantId, priceId, body.currency, body.currency_options);
       return { status: 201, body: planResource({ ...(rows[0] as PlanRow), current_price_version: 1 }) };
     }),
   );
@@ -211,8 +246,8 @@ export function plansRouter(pool: Pool): Router {
       const version = next[0]?.version ?? 1;
       const { rows: prices } = await db.query<PriceRow>(
         `INSERT INTO prices (id, tenant_id, plan_id, version, currency, unit_amount_minor, billing_interval,
-                             interval_count)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+                             interval_count, tax_behavior)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
         [
           newId('price'),
           auth.tenantId,
@@ -222,15 +257,17 @@ export function plansRouter(pool: Pool): Router {
           body.amount,
           plan.billing_interval,
           plan.interval_count,
+          body.tax_behavior,
         ],
       );
       const price = prices[0] as PriceRow;
+      await insertCurrencyOptions(db, auth.tenantId, price.id, plan.currency, body.currency_options);
       await db.query('UPDATE plans SET amount_minor = $2, current_price_id = $3 WHERE id = $1', [
         plan.id,
         price.unit_amount_minor,
         price.id,
       ]);
-      return { status: 201, body: priceResource(price, price.id) };
+      return { status: 201, body: priceResource(price, price.id, body.currency_options) };
     }),
   );
 
@@ -257,10 +294,58 @@ export function plansRouter(pool: Pool): Router {
           object: 'list',
           url: `/v1/plans/${plan.id}/prices`,
           has_more: rows.length > query.limit,
-          data: rows.slice(0, query.limit).map((row) => priceResource(row, plan.current_price_id)),
+          data: await withCurrencyOptions(db, rows.slice(0, query.limit), plan.current_price_id),
         },
       };
     }),
   );
   return router;
+}
+
+async function insertCurrencyOptions(
+  db: PoolClient,
+  tenantId: string,
+  priceId: string,
+  priceCurrency: string,
+  options: Record<string, number>,
+): Promise<void> {
+  const entries = Object.entries(options);
+  for (const [currency] of entries) {
+    if (currency === priceCurrency) {
+      throw new ProblemError('validation', `${currency} is the price's own currency; give it as amount`, {
+        field: `currency_options.${currency}`,
+      });
+    }
+    if (!isBillableCurrency(currency)) {
+      throw new ProblemError('validation', `${currency} is not an ISO 4217 currency`, {
+        field: `currency_options.${currency}`,
+      });
+    }
+  }
+  if (entries.length === 0) return;
+  await db.query(
+    `INSERT INTO price_currency_options (tenant_id, price_id, currency, unit_amount_minor)
+     SELECT $1, $2, o.currency, o.amount FROM unnest($3::text[], $4::bigint[]) AS o (currency, amount)`,
+    [tenantId, priceId, entries.map(([currency]) => currency), entries.map(([, amount]) => amount)],
+  );
+}
+
+async function withCurrencyOptions(
+  db: PoolClient,
+  prices: readonly PriceRow[],
+  currentPriceId: string | null,
+) {
+  const { rows } = await db.query<{ price_id: string; currency: string; unit_amount_minor: number }>(
+    'SELECT price_id, currency, unit_amount_minor FROM price_currency_options WHERE price_id = ANY($1::text[])',
+    [prices.map((price) => price.id)],
+  );
+  return prices.map((price) =>
+    priceResource(
+      price,
+      currentPriceId,
+      Object.fromEntries(
+        rows.filter((row) => row.price_id === price.id).map((row) => [row.currency, row.unit_amount_minor]),
+      ),
+    ),
+  );
 }

@@ -32,6 +32,7 @@ import {
   type PlanRow,
   type PriceOverrideRow,
 } from '../resources';
+import { CustomerTaxFields, CustomerTaxUpdateFields, customerTaxColumns } from '../customer-tax';
 import { AmountMinor, idOf, ListQuery, Metadata, PaymentMethodId } from '../schemas';
 
 export interface CustomerRouteDeps {
@@ -46,6 +47,15 @@ const CreateCustomerBody = z.strictObject({
   /** The tenant's own id for this customer; unique per tenant, usable wherever a customer is referenced. */
   external_id: z.string().min(1).max(200).optional(),
   metadata: Metadata,
+  ...CustomerTaxFields,
+});
+
+/** Partial update (Stripe's POST /customers/:id): `null` clears a tax field. */
+const UpdateCustomerBody = z.strictObject({
+  email: z.email().max(320).optional(),
+  name: z.string().trim().min(1).max(200).optional(),
+  metadata: Metadata,
+  ...CustomerTaxUpdateFields,
 });
 
 const AttachPaymentMethodBody = z.strictObject({
@@ -70,10 +80,12 @@ export function customersRouter(deps: CustomerRouteDeps): Router {
     '/',
     tenantWrite(pool, async ({ req, auth, db }) => {
       const body = parseOrThrow(CreateCustomerBody, req.body);
+      const tax = customerTaxColumns(body);
       try {
         const { rows } = await db.query<CustomerRow>(
-          `INSERT INTO customers (id, tenant_id, external_id, email, name, metadata)
-           VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
+          `INSERT INTO customers (id, tenant_id, external_id, email, name, metadata, ${tax.columns.join(', ')})
+           VALUES ($1, $2, $3, $4, $5, $6, ${tax.columns.map((_, index) => `$${index + 7}`).join(', ')})
+           RETURNING *`,
           [
             newId('customer'),
             auth.tenantId,
@@ -81,6 +93,7 @@ export function customersRouter(deps: CustomerRouteDeps): Router {
             body.email ?? null,
             body.name ?? null,
             body.metadata ?? {},
+            ...tax.values,
           ],
         );
         return { status: 201, body: customerResource(rows[0] as CustomerRow) };
@@ -124,6 +137,32 @@ export function customersRouter(deps: CustomerRouteDeps): Router {
           balance: await creditBalances(db, customer.id),
         },
       };
+    }),
+  );
+
+  router.post(
+    '/:id',
+    tenantWrite(pool, async ({ req, db }) => {
+      const body = parseOrThrow(UpdateCustomerBody, req.body ?? {});
+      const customer = await findCustomer(db, String(req.params.id));
+      const tax = customerTaxColumns(body);
+      const columns = [
+        ...(body.email === undefined ? [] : [['email', body.email] as const]),
+        ...(body.name === undefined ? [] : [['name', body.name] as const]),
+        ...(body.metadata === undefined ? [] : [['metadata', body.metadata] as const]),
+        ...tax.columns.map((column, index) => [column, tax.values[index]] as const),
+      ];
+      if (columns.length === 0) {
+        return { status: 200, body: customerResource(customer) };
+      }
+      // Issued invoices keep the address and tax id they were issued with (snapshots): only invoices
+      // finalized after this change see it.
+      const { rows } = await db.query<CustomerRow>(
+        `UPDATE customers SET ${columns.map(([column], index) => `${column} = $${index + 2}`).join(', ')}
+          WHERE id = $1 RETURNING *`,
+        [customer.id, ...columns.map(([, value]) => value)],
+      );
+      return { status: 200, body: customerResource(rows[0] as CustomerRow) };
     }),
   );
 

@@ -3,11 +3,14 @@ import type { UpdateDefinition } from '@temporalio/common';
 import { Router } from 'express';
 import type { Pool, PoolClient } from 'pg';
 import { z } from 'zod';
-import { hasDefaultPaymentMethod, resolvePrice } from '../../db/catalog';
+import { hasDefaultPaymentMethod, PriceCurrencyError, resolvePrice } from '../../db/catalog';
 import { customerCreditBalanceMinor } from '../../db/customer-balance';
 import { insertSubscription } from '../../db/subscriptions';
 import { newId } from '../../db/ids';
 import { withTenant } from '../../db/with-tenant';
+import { taxInvoice } from '../../activities/invoice-tax';
+import { createTableTaxProvider } from '../../domain/tax/table-tax-provider';
+import type { TaxProvider } from '../../domain/tax/types';
 import type { PriceSnapshot, SubscriptionItem } from '../../domain/billing-types';
 import { validateItems } from '../../domain/catalog';
 import {
@@ -45,6 +48,8 @@ export interface SubscriptionRouteDeps {
   readonly taskQueue: string;
   readonly temporalUiUrl: string;
   readonly now?: () => Date;
+  /** The provider finalization uses (the built-in tables unless another is plugged in). */
+  readonly taxProvider?: TaxProvider;
 }
 
 const ItemRequest = z
@@ -135,6 +140,7 @@ const MS_PER_DAY = 86_400_000;
 
 export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
   const { pool, temporal, taskQueue } = deps;
+  const taxProvider = deps.taxProvider ?? createTableTaxProvider();
   const now = deps.now ?? (() => new Date());
   const router = Router();
   const temporalLink = (workflowId: string) => ({
@@ -153,15 +159,14 @@ export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
       const requested = body.items ?? [{ plan: body.plan }];
       const items: SubscriptionItem[] = [];
       for (const [index, item] of requested.entries()) {
-        const price = await resolvePrice(db, {
-          customerId: body.customer,
-          priceId: item.price,
-          planId: item.plan,
-        });
         const field =
           body.items === undefined
             ? 'plan'
             : `items[${index}].${item.price === undefined ? 'plan' : 'price'}`;
+        const price = await priceOrProblem(
+          () => resolvePrice(db, { customerId: body.customer, priceId: item.price, planId: item.plan }),
+          field,
+        );
         if (price === null)
           throw new ProblemError(
             'notFound',
@@ -314,10 +319,19 @@ export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
         },
       );
     }
-    const balanceMinor = await withTenant(pool, auth.tenantId, (db) =>
-      customerCreditBalanceMinor(db, found.row.customer_id, upcoming.currency),
-    );
-    const creditMinor = Math.min(Math.max(balanceMinor, 0), Math.max(upcoming.totalMinor, 0));
+    // Tax is decided as finalization will decide it (same provider, same rules, the renewal's issue
+    // date), so the preview is what the customer will be charged, not a pre-tax estimate.
+    const { tax, balanceMinor } = await withTenant(pool, auth.tenantId, async (db) => ({
+      tax: await taxInvoice(db, taxProvider, {
+        customerId: found.row.customer_id,
+        currency: upcoming.currency,
+        issuedAt: upcoming.issuesAt,
+        lines: upcoming.lines,
+      }),
+      balanceMinor: await customerCreditBalanceMinor(db, found.row.customer_id, upcoming.currency),
+    }));
+    const totalMinor = tax.netMinor + tax.taxMinor;
+    const creditMinor = Math.min(Math.max(balanceMinor, 0), Math.max(totalMinor, 0));
     res.json({
       object: 'invoice' as const,
       subscription: found.row.id,
@@ -328,7 +342,7 @@ export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
       next_payment_attempt: upcoming.issuesAt,
       lines: {
         object: 'list' as const,
-        data: upcoming.lines.map((line) => ({
+        data: upcoming.lines.map((line, index) => ({
           kind: line.kind,
           description: line.description,
           quantity: line.quantity,
@@ -336,12 +350,20 @@ export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
           amount: line.amountMinor,
           period: { start: line.periodStart, end: line.periodEnd },
           price: line.priceId,
+          tax: {
+            net_amount: tax.lines[index]?.netAmountMinor ?? line.amountMinor,
+            amount: tax.lines[index]?.taxMinor ?? 0,
+            rate: tax.lines[index]?.rateLabel ?? null,
+            treatment: tax.lines[index]?.treatment ?? null,
+          },
         })),
       },
-      subtotal: upcoming.subtotalMinor,
-      total: upcoming.totalMinor,
+      subtotal: tax.netMinor,
+      tax: tax.taxMinor,
+      total: totalMinor,
+      legal_notes: tax.legalNotes,
       credit_applied: creditMinor,
-      amount_due: Math.max(upcoming.totalMinor, 0) - creditMinor,
+      amount_due: Math.max(totalMinor, 0) - creditMinor,
     });
   });
 
@@ -429,11 +451,10 @@ export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
       ...(timing === undefined ? {} : { timing }),
     };
     const price = async (): Promise<PriceSnapshot> => {
-      const resolved = await resolvePrice(ctx.db, {
-        customerId: row.customer_id,
-        priceId: item.price,
-        planId: item.plan,
-      });
+      const resolved = await priceOrProblem(
+        () => resolvePrice(ctx.db, { customerId: row.customer_id, priceId: item.price, planId: item.plan }),
+        item.price === undefined ? 'items[0].plan' : 'items[0].price',
+      );
       if (resolved === null) {
         throw new ProblemError(
           'notFound',
@@ -669,4 +690,21 @@ function invoiceSummaryResource(invoice: InvoiceSummary) {
     amount_due: invoice.amountDueMinor,
     status: invoice.status,
   };
+}
+
+/** A price the customer cannot be billed in (no amount in their currency, no FX rate) is a 422. */
+async function priceOrProblem(
+  resolve: () => Promise<PriceSnapshot | null>,
+  field: string,
+): Promise<PriceSnapshot | null> {
+  try {
+    return await resolve();
+  } catch (error) {
+    if (error instanceof PriceCurrencyError) {
+      throw new ProblemError('unprocessable', `${error.message}; upload a rate with POST /v1/fx_rates`, {
+        field,
+      });
+    }
+    throw error;
+  }
 }

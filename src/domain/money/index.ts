@@ -1,4 +1,5 @@
 export { allocateMinor } from './allocate';
+export { convertMinor } from './convert';
 export { currencyExponent, isBillableCurrency } from './currencies';
 export {
   decimalLineAmountMinor,
