@@ -184,6 +184,29 @@ export function createInvoicingActivities({
             created: false,
           };
         }
+        const target = await lockCreditTarget(db, input.invoiceId);
+        if (target === null) {
+          throw ApplicationFailure.create({
+            type: 'InvoiceNotFound',
+            message: `invoice ${input.invoiceId} not found for credit note`,
+            nonRetryable: true,
+          });
+        }
+        if (target.status === 'draft' || target.status === 'void') {
+          throw ApplicationFailure.create({
+            type: 'InvoiceNotCreditable',
+            message: `invoice ${input.invoiceId} is ${target.status}: only finalized invoices are credited`,
+            nonRetryable: true,
+          });
+        }
+        if (target.customerId !== input.customerId || target.currency !== input.currency) {
+          // A caller's mistake would credit another customer's balance or the wrong currency.
+          throw ApplicationFailure.create({
+            type: 'CreditNoteMismatch',
+            message: `invoice ${input.invoiceId} belongs to ${target.customerId} in ${target.currency}, not ${input.customerId} in ${input.currency}`,
+            nonRetryable: true,
+          });
+        }
         const reversal = await taxReversal(db, input.invoiceId, linesMinor);
         if (reversal === null) {
           throw ApplicationFailure.create({
@@ -207,6 +230,7 @@ export function createInvoicingActivities({
             type: 'CreditExceedsInvoiced',
             message: `credit note of ${amountMinor} (tax included) exceeds the ${creditable} still creditable for the period of invoice ${input.invoiceId}`,
             nonRetryable: true,
+            details: [{ amountMinor, creditableMinor: creditable }],
           });
         }
         const creditNoteId = newId('creditNote');
@@ -283,6 +307,27 @@ export function createInvoicingActivities({
       });
     },
   };
+}
+
+/**
+ * Serializes credit notes for one service period (what is still creditable is counted across the
+ * period's invoices, so two concurrent notes must not both see the same remainder) and returns the
+ * invoice's owner, currency and status. Null when the invoice does not exist.
+ */
+async function lockCreditTarget(
+  db: PoolClient,
+  invoiceId: string,
+): Promise<{ customerId: string; currency: string; status: string } | null> {
+  const { rows } = await db.query<{ customer_id: string; currency: string; status: string; scope: string }>(
+    `SELECT customer_id, currency, status,
+            coalesce(subscription_id || ':' || period_end::text, id) AS scope
+       FROM invoices WHERE id = $1`,
+    [invoiceId],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  await db.query(`SELECT pg_advisory_xact_lock(hashtextextended('credit_note:' || $1, 0))`, [row.scope]);
+  return { customerId: row.customer_id, currency: row.currency, status: row.status };
 }
 
 /**

@@ -11,6 +11,7 @@ import { ProblemError, problemHandler } from './problem';
 import { adminRouter } from './routes/admin';
 import { billingSettingsRouter } from './routes/billing-settings';
 import { plansRouter, productsRouter } from './routes/catalog';
+import { creditNotesRouter } from './routes/credit-notes';
 import { customersRouter } from './routes/customers';
 import { healthRouter } from './routes/health';
 import { invoicesRouter } from './routes/invoices';
@@ -54,6 +55,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use('/customers', customersRouter(deps));
   v1.use('/subscriptions', subscriptionsRouter(deps));
   v1.use('/invoices', invoicesRouter(deps));
+  v1.use('/credit_notes', creditNotesRouter(deps));
   v1.use('/billing_settings', billingSettingsRouter(pool));
   v1.use('/tax_profile', taxProfileRouter(pool));
   v1.use('/fx_rates', fxRatesRouter(pool));
