@@ -82,9 +82,10 @@ export function customersRouter(deps: CustomerRouteDeps): Router {
       const body = parseOrThrow(CreateCustomerBody, req.body);
       const tax = customerTaxColumns(body);
       try {
+        const columns = ['id', 'tenant_id', 'external_id', 'email', 'name', 'metadata', ...tax.columns];
         const { rows } = await db.query<CustomerRow>(
-          `INSERT INTO customers (id, tenant_id, external_id, email, name, metadata, ${tax.columns.join(', ')})
-           VALUES ($1, $2, $3, $4, $5, $6, ${tax.columns.map((_, index) => `$${index + 7}`).join(', ')})
+          `INSERT INTO customers (${columns.join(', ')})
+           VALUES (${columns.map((_, index) => `$${index + 1}`).join(', ')})
            RETURNING *`,
           [
             newId('customer'),
