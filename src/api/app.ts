@@ -13,11 +13,14 @@ import { billingSettingsRouter } from './routes/billing-settings';
 import { plansRouter, productsRouter } from './routes/catalog';
 import { creditNotesRouter } from './routes/credit-notes';
 import { customersRouter } from './routes/customers';
+import { eventsRouter } from './routes/events';
 import { healthRouter } from './routes/health';
 import { invoicesRouter } from './routes/invoices';
+import { metersRouter } from './routes/meters';
 import { subscriptionsRouter } from './routes/subscriptions';
 import { fxRatesRouter, taxProfileRouter, taxReportsRouter } from './routes/tax';
 import { stripeWebhookRouter } from './routes/webhooks';
+import { UsageService, type UsageOptions } from '../usage/usage-service';
 
 export interface AppDeps {
   readonly pool: Pool;
@@ -32,6 +35,8 @@ export interface AppDeps {
   readonly now?: () => Date;
   /** Tax for previews; the worker's activities use the same provider (built-in tables by default). */
   readonly taxProvider?: TaxProvider;
+  /** Usage metering knobs (ingestion rate limit, cache lifetimes); defaults suit production. */
+  readonly usage?: UsageOptions;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -43,6 +48,14 @@ export function createApp(deps: AppDeps): Express {
   // Before the JSON parser (Stripe signs the raw bytes) and outside the API-key check (the signature
   // authenticates the delivery).
   app.use('/v1/webhooks/stripe', stripeWebhookRouter(deps));
+  const usage = new UsageService({
+    ...deps.usage,
+    pool,
+    redis: deps.redis,
+    onCacheError: (error) => deps.logger.warn({ err: error }, 'usage aggregate cache unavailable'),
+  });
+  // Event batches (up to 10,000 events) bring their own larger body parser, so it goes first.
+  app.use('/v1/events', eventsRouter({ pool, usage }));
   app.use(express.json({ limit: '1mb' }));
 
   app.use(healthRouter(deps));
@@ -57,6 +70,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use('/invoices', invoicesRouter(deps));
   v1.use('/credit_notes', creditNotesRouter(deps));
   v1.use('/billing_settings', billingSettingsRouter(pool));
+  v1.use('/meters', metersRouter({ pool, usage }));
   v1.use('/tax_profile', taxProfileRouter(pool));
   v1.use('/fx_rates', fxRatesRouter(pool));
   v1.use('/reports', taxReportsRouter(pool));

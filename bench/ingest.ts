@@ -1,0 +1,387 @@
+/**
+ * `npm run bench:ingest`: usage events through the real HTTP endpoint over loopback, at batch sizes
+ * 1, 100 and 1,000, each for BENCH_SECONDS (default 60). The API runs in this process; the load
+ * generator is a child process (so the two do not share one event loop). Prints, per batch size:
+ * sustained durable (committed, deduplicated) events/s, p50/p99 acknowledgement latency, and p99
+ * event-to-aggregate lag (send → visible in the Redis aggregate, sampled with a probe event). Then the
+ * machine's raw limits in the same run: pipelined redis-benchmark and Postgres COPY rows/s.
+ *
+ * Env: BENCH_SECONDS, BENCH_BATCHES ("1,100,1000"), BENCH_CUSTOMERS (100), BENCH_POOL (8),
+ * BENCH_RAW=0 to skip the raw limits while iterating.
+ */
+import { Client } from '@temporalio/client';
+import { execFile, fork, type ChildProcess } from 'node:child_process';
+import { writeFileSync, unlinkSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { createApp } from '../src/api/app';
+import { newId } from '../src/db/ids';
+import { createPool } from '../src/db/pool';
+import { createTenantWithApiKey } from '../src/db/tenants';
+import { withTenant } from '../src/db/with-tenant';
+import { StripeGateway } from '../src/gateways/stripe-gateway';
+import { ensureEventPartitions } from '../src/usage/partitions';
+import { hourKey } from '../src/usage/redis-aggregates';
+
+const run = promisify(execFile);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
+const BATCHES = (process.env.BENCH_BATCHES ?? '1,100,1000').split(',').map(Number);
+const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 100);
+const POOL_SIZE = Number(process.env.BENCH_POOL ?? 8);
+const DATABASE_URL =
+  process.env.DATABASE_URL ?? 'postgres://ledgerline_app:ledgerline_app@127.0.0.1:5432/ledgerline_test';
+const OWNER_URL =
+  process.env.MIGRATION_DATABASE_URL ??
+  'postgres://ledgerline_owner:ledgerline_owner@127.0.0.1:5432/ledgerline_test';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/13';
+/** In-flight requests per batch size: enough to keep the second core and group commit busy. */
+const CONCURRENCY: Record<number, number> = { 1: 64, 100: 24, 1000: 8 };
+
+interface LoadConfig {
+  readonly port: number;
+  readonly apiKey: string;
+  readonly tenantId: string;
+  readonly customers: string[];
+  readonly probeCustomer: string;
+  readonly countMeter: string;
+  readonly batchSize: number;
+  readonly concurrency: number;
+  readonly seconds: number;
+  readonly runId: string;
+  readonly redisUrl: string;
+}
+
+interface LoadResult {
+  readonly accepted: number;
+  readonly duplicates: number;
+  readonly rejected: number;
+  readonly errors: number;
+  readonly requests: number;
+  readonly elapsedS: number;
+  readonly ackMs: number[];
+  readonly lagMs: number[];
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+
+// ---------------------------------------------------------------- load generator (child process)
+
+async function generateLoad(config: LoadConfig): Promise<LoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: config.concurrency });
+  const redis = new Redis(config.redisUrl);
+  const ackMs: number[] = [];
+  const lagMs: number[] = [];
+  let accepted = 0;
+  let duplicates = 0;
+  let rejected = 0;
+  let errors = 0;
+  let requests = 0;
+  let sequence = 0;
+  // The probe: one event at a time for a customer nobody else uses, counted by a count meter.
+  let probeWanted = true;
+  let probesSent = new Map<string, number>();
+  const models = ['small', 'large'];
+  const regions = ['eu', 'us', 'ap'];
+
+  const body = (
+    worker: number,
+    previousIds: string[],
+  ): { text: string; ids: string[]; probe?: { sentAt: number; key: string } } => {
+    const timestamp = new Date().toISOString();
+    const ids: string[] = [];
+    const parts: string[] = [];
+    let probe: { sentAt: number; key: string } | undefined;
+    for (let i = 0; i < config.batchSize; i += 1) {
+      // 1 % of events repeat an id from this worker's previous batch: a client retrying.
+      const repeat = previousIds.length > 0 && i % 100 === 99;
+      const id = repeat
+        ? (previousIds[i] ?? `${config.runId}-${worker}-${(sequence += 1)}`)
+        : `${config.runId}-${worker}-${(sequence += 1)}`;
+      ids.push(id);
+      let customer = config.customers[(sequence + i) % config.customers.length] ?? '';
+      if (i === 0 && probeWanted) {
+        probeWanted = false;
+        customer = config.probeCustomer;
+        const key = hourKey(
+          config.tenantId,
+          config.countMeter,
+          config.probeCustomer,
+          Math.floor(Date.parse(timestamp) / 3_600_000) * 3_600_000,
+        );
+        probesSent.set(key, (probesSent.get(key) ?? 0) + 1);
+        probe = { sentAt: performance.now(), key };
+      }
+      parts.push(
+        `{"id":"${id}","customer":"${customer}","event_name":"api_call","timestamp":"${timestamp}",` +
+          `"properties":{"tokens":${(sequence % 977) + 1},"model":"${models[i % 2]}","region":"${regions[i % 3]}"}}`,
+      );
+    }
+    return { text: `{"events":[${parts.join(',')}]}`, ids, probe };
+  };
+
+  const post = (text: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: config.port,
+          method: 'POST',
+          path: '/v1/events/batch',
+          agent,
+          headers: {
+            authorization: `Bearer ${config.apiKey}`,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(text),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end(text);
+    });
+
+  const probeCount = async (key: string): Promise<number> => {
+    const hash = await redis.hgetall(key);
+    let count = 0;
+    for (const field in hash)
+      if (field.startsWith('s\x1f')) count += Number((hash[field] ?? '').split('|')[1] ?? 0);
+    return count;
+  };
+  const watchProbe = async (probe: { sentAt: number; key: string }) => {
+    const expected = probesSent.get(probe.key) ?? 1;
+    for (;;) {
+      if ((await probeCount(probe.key)) >= expected) break;
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    lagMs.push(performance.now() - probe.sentAt);
+    setTimeout(() => (probeWanted = true), 50);
+  };
+
+  const started = performance.now();
+  const deadline = started + config.seconds * 1000;
+  await Promise.all(
+    Array.from({ length: config.concurrency }, async (_, worker) => {
+      let previous: string[] = [];
+      while (performance.now() < deadline) {
+        const { text, ids, probe } = body(worker, previous);
+        previous = ids;
+        const t0 = performance.now();
+        if (probe) void watchProbe(probe);
+        try {
+          const res = await post(text);
+          ackMs.push(performance.now() - t0);
+          requests += 1;
+          if (res.status !== 200) {
+            errors += 1;
+            continue;
+          }
+          const report = JSON.parse(res.body) as {
+            accepted_count: number;
+            duplicate_count: number;
+            rejected_count: number;
+          };
+          accepted += report.accepted_count;
+          duplicates += report.duplicate_count;
+          rejected += report.rejected_count;
+        } catch {
+          errors += 1;
+        }
+      }
+    }),
+  );
+  const elapsedS = (performance.now() - started) / 1000;
+  probesSent = new Map();
+  agent.destroy();
+  redis.disconnect();
+  return { accepted, duplicates, rejected, errors, requests, elapsedS, ackMs, lagMs };
+}
+
+// ---------------------------------------------------------------- raw limits of the machine
+
+async function redisRawLimit(): Promise<string> {
+  const { stdout } = await run('redis-benchmark', [
+    '-h',
+    '127.0.0.1',
+    '-P',
+    '16',
+    '-q',
+    '-t',
+    'set,incr',
+    '-n',
+    '2000000',
+  ]);
+  return stdout
+    .split(/\r|\n/)
+    .filter((line) => /requests per second/.test(line))
+    .map((line) => line.trim().replace(/\s+/g, ' '))
+    .join('; ');
+}
+
+async function postgresCopyRowsPerSecond(): Promise<number> {
+  const rows = 1_000_000;
+  const file = path.join(os.tmpdir(), `ledgerline-copy-${process.pid}.csv`);
+  const lines: string[] = [];
+  const at = new Date().toISOString();
+  for (let i = 0; i < rows; i += 1) {
+    lines.push(
+      `ten_copybench,copy-${i},cus_${i % 100},api_call,${at},${at},"{""tokens"": ${i % 977}, ""model"": ""small""}"`,
+    );
+  }
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  const owner = createPool(OWNER_URL, { max: 1 });
+  try {
+    // A table shaped like usage_events (same columns, heap, WAL-logged), plus the same unique key table.
+    await owner.query(
+      'DROP TABLE IF EXISTS bench_copy_events; CREATE TABLE bench_copy_events (LIKE usage_events)',
+    );
+    const url = new URL(OWNER_URL);
+    const t0 = performance.now();
+    await run(
+      'psql',
+      [
+        '-X',
+        '-q',
+        '-h',
+        url.hostname,
+        '-U',
+        url.username,
+        '-d',
+        url.pathname.slice(1),
+        '-c',
+        `\\copy bench_copy_events FROM '${file}' CSV`,
+      ],
+      {
+        env: { ...process.env, PGPASSWORD: decodeURIComponent(url.password) },
+      },
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    return rows / seconds;
+  } finally {
+    await owner.query('DROP TABLE IF EXISTS bench_copy_events');
+    await owner.end();
+    unlinkSync(file);
+  }
+}
+
+// ---------------------------------------------------------------- API under test (this process)
+
+async function main(): Promise<void> {
+  const pool = createPool(DATABASE_URL, { max: POOL_SIZE });
+  const redis = new Redis(REDIS_URL);
+  await redis.flushdb();
+  await ensureEventPartitions(pool, Date.now());
+  const { tenant, apiKey } = await createTenantWithApiKey(pool, { name: 'bench-ingest', mode: 'test' });
+  const customers = Array.from({ length: CUSTOMERS }, () => newId('customer'));
+  // One probe customer per batch size, so each run's probe count starts from zero.
+  const probeCustomers = BATCHES.map(() => newId('customer'));
+  await withTenant(pool, tenant.id, (db) =>
+    db.query('INSERT INTO customers (id, tenant_id) SELECT unnest($1::text[]), $2', [
+      [...customers, ...probeCustomers],
+      tenant.id,
+    ]),
+  );
+  const app = createApp({
+    pool,
+    redis,
+    // Ingestion never touches Temporal; a lazy client never connects.
+    temporal: new Client(),
+    logger: pino({ level: 'silent' }),
+    adminToken: 'x'.repeat(32),
+    taskQueue: 'bench',
+    temporalUiUrl: 'http://127.0.0.1:8233',
+    gateway: new StripeGateway({ apiKey: 'sk_test_bench_unused', webhookSecret: 'whsec_bench_unused' }),
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const meter = async (body: object) => {
+    const res = await fetch(`http://127.0.0.1:${port}/v1/meters`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${apiKey.secret}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return ((await res.json()) as { id: string }).id;
+  };
+  const countMeter = await meter({ name: 'API calls', event_name: 'api_call', aggregation: 'count' });
+  await meter({
+    name: 'Tokens',
+    event_name: 'api_call',
+    aggregation: 'sum',
+    value_property: 'tokens',
+    group_by: ['model'],
+  });
+
+  console.log(
+    `ingest: ${CUSTOMERS} customers, 2 meters (count; sum of tokens by model), 1 % repeated ids, ` +
+      `${SECONDS} s per batch size, API pool ${POOL_SIZE} connections, load generator in a child process`,
+  );
+  for (const [run, batchSize] of BATCHES.entries()) {
+    const probeCustomer = probeCustomers[run] ?? '';
+    const config: LoadConfig = {
+      port,
+      apiKey: apiKey.secret,
+      tenantId: tenant.id,
+      customers,
+      probeCustomer,
+      countMeter,
+      batchSize,
+      concurrency: CONCURRENCY[batchSize] ?? 8,
+      seconds: SECONDS,
+      runId: `${Date.now()}-${batchSize}`,
+      redisUrl: REDIS_URL,
+    };
+    const child: ChildProcess = fork(__filename, ['load'], { stdio: 'inherit' });
+    const result = await new Promise<LoadResult>((resolve, reject) => {
+      child.once('message', (message) => resolve(message as LoadResult));
+      child.once('error', reject);
+      child.send(config);
+    });
+    await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(null)));
+    const ack = [...result.ackMs].sort((a, b) => a - b);
+    const lag = [...result.lagMs].sort((a, b) => a - b);
+    console.log(
+      `ingest batch ${String(batchSize).padStart(4)}: ${(result.accepted / result.elapsedS).toFixed(0)} durable events/s ` +
+        `(${result.accepted} accepted, ${result.duplicates} duplicates, ${result.rejected} rejected, ${result.errors} errors, ` +
+        `${(result.requests / result.elapsedS).toFixed(0)} req/s, concurrency ${config.concurrency}), ` +
+        `ack p50 ${percentile(ack, 50).toFixed(1)} ms p99 ${percentile(ack, 99).toFixed(1)} ms, ` +
+        `aggregate lag p50 ${percentile(lag, 50).toFixed(1)} ms p99 ${percentile(lag, 99).toFixed(1)} ms (${lag.length} probes)`,
+    );
+  }
+  server.close();
+  await pool.end();
+  redis.disconnect();
+  if (process.env.BENCH_RAW === '0') return;
+  console.log(`raw redis-benchmark -P 16: ${await redisRawLimit()}`);
+  console.log(
+    `raw Postgres COPY into a usage_events-shaped table: ${(await postgresCopyRowsPerSecond()).toFixed(0)} rows/s`,
+  );
+}
+
+if (process.argv[2] === 'load') {
+  process.once('message', (config: LoadConfig) => {
+    generateLoad(config)
+      .then((result) => process.send?.(result, () => process.exit(0)))
+      .catch((error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      });
+  });
+} else {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

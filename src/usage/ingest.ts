@@ -1,0 +1,119 @@
+// One ingestion request, start to finish: validate every event, resolve customers, work out what each
+// event adds to which meter, store the batch durably (that is where duplicates are decided), then
+// publish the new aggregates to Redis. The report names every index: accepted, duplicate or rejected.
+
+import type { Pool } from 'pg';
+import { contributionsOf, type Meter } from '../domain/usage/meter';
+import { validateUsageEvent, type EventFieldError, type UsageEvent } from '../domain/usage/usage-event';
+import type { CustomerResolver } from './customer-resolver';
+import { storeEventBatch, type EventToStore } from './event-store';
+import type { AggregateCache } from './redis-aggregates';
+
+export const MAX_BATCH_EVENTS = 10_000;
+
+export interface RejectedEvent {
+  readonly index: number;
+  readonly errors: readonly EventFieldError[];
+}
+
+export interface IngestReport {
+  /** Stored by this request: counted now, exactly once. */
+  readonly accepted: number[];
+  /** Already stored (by an earlier request, a retry, or earlier in this batch): counted once before. */
+  readonly duplicates: number[];
+  readonly rejected: RejectedEvent[];
+}
+
+export interface IngestDeps {
+  readonly pool: Pool;
+  readonly customers: CustomerResolver;
+  readonly metersOf: (tenantId: string) => Promise<Meter[]>;
+  readonly aggregates: AggregateCache;
+  /** Redis publishing is best effort after COMMIT; a failure leaves the cache to be rebuilt. */
+  readonly onPublishError: (error: unknown) => void;
+  readonly publishTimeoutMs: number;
+}
+
+interface Candidate {
+  readonly index: number;
+  readonly event: UsageEvent;
+}
+
+function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis publish took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export async function ingestEvents(
+  deps: IngestDeps,
+  tenantId: string,
+  rawEvents: readonly unknown[],
+  nowMs: number,
+): Promise<IngestReport> {
+  const rejected: RejectedEvent[] = [];
+  const candidates: Candidate[] = [];
+  rawEvents.forEach((raw, index) => {
+    const result = validateUsageEvent(raw, nowMs);
+    if (result.ok) candidates.push({ index, event: result.event });
+    else rejected.push({ index, errors: result.errors });
+  });
+
+  const [customerIds, meters] = await Promise.all([
+    deps.customers.resolve(tenantId, new Set(candidates.map((c) => c.event.customerRef))),
+    candidates.length > 0 ? deps.metersOf(tenantId) : Promise.resolve([]),
+  ]);
+
+  const duplicates: number[] = [];
+  const firstIndexOfId = new Map<string, number>();
+  const toStore: EventToStore[] = [];
+  const storedIndex = new Map<string, number>();
+  for (const { index, event } of candidates) {
+    const customerId = customerIds.get(event.customerRef);
+    if (customerId === undefined) {
+      rejected.push({
+        index,
+        errors: [{ field: 'customer', message: `no customer with id or external_id '${event.customerRef}'` }],
+      });
+      continue;
+    }
+    const planned = contributionsOf(event, meters);
+    if (!planned.ok) {
+      rejected.push({ index, errors: planned.errors });
+      continue;
+    }
+    // A repeat inside the batch is the same event sent twice: the first occurrence is the one stored.
+    if (firstIndexOfId.has(event.id)) {
+      duplicates.push(index);
+      continue;
+    }
+    firstIndexOfId.set(event.id, index);
+    storedIndex.set(event.id, index);
+    toStore.push({
+      id: event.id,
+      customerId,
+      eventName: event.eventName,
+      occurredAtMs: event.occurredAtMs,
+      properties: event.properties,
+      contributions: planned.contributions,
+    });
+  }
+
+  const accepted: number[] = [];
+  if (toStore.length > 0) {
+    const written = await storeEventBatch(deps.pool, tenantId, toStore);
+    for (const [id, index] of storedIndex) (written.freshIds.has(id) ? accepted : duplicates).push(index);
+    await withTimeout(
+      deps.aggregates.publish(tenantId, written.rollups, written.newUniqueValues),
+      deps.publishTimeoutMs,
+    ).catch(deps.onPublishError);
+  }
+  const ascending = (a: number, b: number) => a - b;
+  return {
+    accepted: accepted.sort(ascending),
+    duplicates: duplicates.sort(ascending),
+    rejected: rejected.sort((a, b) => a.index - b.index),
+  };
+}

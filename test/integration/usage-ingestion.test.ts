@@ -1,0 +1,333 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { withTenant } from '../../src/db/with-tenant';
+import { expectProblem, type TestTenant } from '../support/api-harness';
+import {
+  createUsageHarness,
+  hourAround,
+  seedCustomer,
+  usageApi,
+  type UsageHarness,
+} from '../support/usage-harness';
+
+// Usage ingestion through the HTTP API on real Postgres (row-level security on) and Redis: every event
+// is counted exactly once whatever the client repeats, and the real-time aggregate equals what
+// Postgres stored.
+
+let harness: UsageHarness;
+let tenant: TestTenant;
+let api: ReturnType<typeof usageApi>;
+let apiCalls: string; // count of api_call events
+let tokens: string; // sum of the tokens property
+
+const NOW = Date.now();
+const HOUR = hourAround(NOW);
+let seq = 0;
+const uid = (label: string) => `${label}-${NOW}-${(seq += 1)}`;
+
+beforeAll(async () => {
+  harness = await createUsageHarness();
+  tenant = await harness.newTenant('Usage A');
+  api = usageApi(harness, tenant);
+  apiCalls = await api.createMeter({ name: 'API calls', event_name: 'api_call', aggregation: 'count' });
+  tokens = await api.createMeter({
+    name: 'Tokens',
+    event_name: 'api_call',
+    aggregation: 'sum',
+    value_property: 'tokens',
+  });
+});
+
+afterAll(async () => {
+  await harness?.close();
+});
+
+const call = (
+  id: string,
+  customer: string,
+  tokensUsed: number | string = 1,
+  extra: Record<string, unknown> = {},
+) => ({
+  id,
+  customer,
+  event_name: 'api_call',
+  properties: { tokens: tokensUsed },
+  ...extra,
+});
+
+describe('exactly once', () => {
+  it('counts an id repeated inside one batch once, and reports the repeat as a duplicate', async () => {
+    const customer = await seedCustomer(harness, tenant);
+    const id = uid('dup-in-batch');
+    const res = await api.sendBatch([
+      call(id, customer, 5),
+      call(uid('other'), customer, 7),
+      call(id, customer, 5),
+    ]);
+
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ accepted: [0, 1], duplicates: [2], rejected: [], accepted_count: 2 });
+    // 5 + 7 tokens over 2 calls: the repeated 5 is not added again.
+    expect((await api.usage(apiCalls, customer, HOUR.from, HOUR.to)).value).toBe('2');
+    expect((await api.usage(tokens, customer, HOUR.from, HOUR.to)).value).toBe('12');
+  });
+
+  it('counts an id sent again in a later batch once', async () => {
+    const customer = await seedCustomer(harness, tenant);
+    const ids = [uid('a'), uid('b')];
+    const first = await api.sendBatch(ids.map((id) => call(id, customer, 10)));
+    const again = await api.sendBatch([call(ids[1] ?? '', customer, 10), call(uid('c'), customer, 1)]);
+
+    expect(first.body).toMatchObject({ accepted: [0, 1], duplicates: [] });
+    expect(again.body).toMatchObject({ accepted: [1], duplicates: [0] });
+    expect((await api.usage(tokens, customer, HOUR.from, HOUR.to)).value).toBe('21');
+  });
+
+  it('counts a retry once when the first attempt committed but the client gave up before the answer', async () => {
+    const customer = await seedCustomer(harness, tenant);
+    const id = uid('ambiguous');
+    const server = harness.app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    // Hold the server inside its transaction (rollup writes wait for this lock) so that the client's
+    // timeout fires while the outcome is still open.
+    const blocker = await harness.pools.owner.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE usage_rollups IN SHARE ROW EXCLUSIVE MODE');
+      const req = http.request({
+        host: '127.0.0.1',
+        port: (server.address() as AddressInfo).port,
+        method: 'POST',
+        path: '/v1/events/batch',
+        headers: { authorization: `Bearer ${tenant.key}`, 'content-type': 'application/json' },
+      });
+      req.on('error', () => undefined);
+      req.end(JSON.stringify({ events: [call(id, customer, 3)] }));
+      await waitForLockWaiter();
+      req.destroy(); // the client gives up: it will never know whether the batch was stored
+      await blocker.query('COMMIT');
+      // The server carried on and committed.
+      await expectEventuallyStored(id);
+    } finally {
+      await blocker.query('ROLLBACK'); // a no-op after COMMIT; releases the lock if the test failed early
+      blocker.release();
+      server.close();
+    }
+
+    const retry = await api.sendBatch([call(id, customer, 3)]);
+    expect(retry.body).toMatchObject({ accepted: [], duplicates: [0] });
+    expect((await api.usage(tokens, customer, HOUR.from, HOUR.to)).value).toBe('3');
+    expect((await api.usage(apiCalls, customer, HOUR.from, HOUR.to)).value).toBe('1');
+  });
+
+  it('counts a retry once (not zero times) when the first attempt rolled back after claiming the id', async () => {
+    const customer = await seedCustomer(harness, tenant);
+    const id = uid('rolled-back');
+    // Fails the first transaction at its last write (the rollup), after the event key was claimed.
+    await harness.pools.owner.query(`
+      CREATE OR REPLACE FUNCTION test_fail_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'simulated crash before COMMIT'; END $$;
+      CREATE TRIGGER test_fail_rollup_${customer} BEFORE INSERT ON usage_rollups FOR EACH ROW
+        WHEN (NEW.customer_id = '${customer}') EXECUTE FUNCTION test_fail_rollup();`);
+    let failed;
+    try {
+      failed = await api.sendBatch([call(id, customer, 4)]);
+    } finally {
+      await harness.pools.owner.query(`DROP TRIGGER test_fail_rollup_${customer} ON usage_rollups`);
+    }
+    expect(failed.status).toBe(500);
+
+    const retry = await api.sendBatch([call(id, customer, 4)]);
+    expect(retry.body).toMatchObject({ accepted: [0], duplicates: [] });
+    expect((await api.usage(tokens, customer, HOUR.from, HOUR.to)).value).toBe('4');
+  });
+
+  it('counts overlapping batches sent concurrently exactly once per id', async () => {
+    const customer = await seedCustomer(harness, tenant);
+    const ids = Array.from({ length: 300 }, (_, i) => uid(`race-${i}`));
+    // Eight clients each send an overlapping window of the same ids at the same time.
+    const windows = Array.from({ length: 8 }, (_, w) => ids.slice(w * 25, w * 25 + 100));
+    const results = await Promise.all(
+      windows.map((w) => api.sendBatch(w.map((id) => call(id, customer, '0.5')))),
+    );
+
+    const acceptedTotal = results.reduce((n, res) => n + (res.body.accepted_count as number), 0);
+    expect(results.every((res) => res.status === 200)).toBe(true);
+    expect(acceptedTotal).toBe(new Set(windows.flat()).size); // 275 distinct ids
+    expect((await api.usage(apiCalls, customer, HOUR.from, HOUR.to)).value).toBe('275');
+    expect((await api.usage(tokens, customer, HOUR.from, HOUR.to)).value).toBe('137.5');
+  });
+
+  it('answers a single event with 201 the first time and 200 duplicate after', async () => {
+    const customer = await seedCustomer(harness, tenant);
+    const event = call(uid('single'), customer, 2);
+    const first = await api.sendEvent(event);
+    const second = await api.sendEvent(event);
+    expect([first.status, first.body.status]).toEqual([201, 'accepted']);
+    expect([second.status, second.body.status]).toEqual([200, 'duplicate']);
+    expect((await api.usage(tokens, customer, HOUR.from, HOUR.to)).value).toBe('2');
+  });
+
+  async function waitForLockWaiter(): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const { rows } = await harness.pools.owner.query(
+        "SELECT 1 FROM pg_locks WHERE relation = 'usage_rollups'::regclass AND NOT granted",
+      );
+      if (rows.length > 0) return;
+      if (Date.now() > deadline) throw new Error('the ingest transaction never reached the rollup write');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  async function expectEventuallyStored(id: string): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const { rows } = await withTenant(harness.pools.app, tenant.id, (db) =>
+        db.query('SELECT 1 FROM usage_event_keys WHERE event_id = $1', [id]),
+      );
+      if (rows.length === 1) return;
+      if (Date.now() > deadline) throw new Error(`event ${id} was never stored`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+});
+
+describe('customers, time and values', () => {
+  it("accepts the tenant's external id for the customer", async () => {
+    const external = uid('acct');
+    const customer = await seedCustomer(harness, tenant, external);
+    const res = await api.sendBatch([call(uid('ext'), external, 9)]);
+    expect(res.body.accepted).toEqual([0]);
+    expect((await api.usage(tokens, external, HOUR.from, HOUR.to)).value).toBe('9');
+    expect((await api.usage(tokens, customer, HOUR.from, HOUR.to)).value).toBe('9');
+  });
+
+  it('attributes a late event to the hour it happened in and keeps when it arrived', async () => {
+    const customer = await seedCustomer(harness, tenant);
+    const happened = NOW - 3 * 86_400_000; // three days ago, e.g. replayed from a client's outbox
+    const id = uid('late');
+    await api.sendBatch([call(id, customer, 6, { timestamp: new Date(happened).toISOString() })]);
+
+    const then = hourAround(happened);
+    expect((await api.usage(tokens, customer, then.from, then.to)).value).toBe('6');
+    expect((await api.usage(tokens, customer, HOUR.from, HOUR.to)).value).toBe('0');
+    const { rows } = await withTenant(harness.pools.app, tenant.id, (db) =>
+      db.query<{ occurred_at: Date; ingested_at: Date }>(
+        'SELECT occurred_at, ingested_at FROM usage_events WHERE event_id = $1',
+        [id],
+      ),
+    );
+    expect(rows[0]?.occurred_at.getTime()).toBe(happened);
+    expect(rows[0]?.ingested_at.getTime()).toBeGreaterThanOrEqual(NOW);
+  });
+
+  it('adds decimal values exactly (0.1 + 0.2 is 0.3, not 0.30000000000000004)', async () => {
+    const customer = await seedCustomer(harness, tenant);
+    await api.sendBatch([
+      call(uid('d'), customer, 0.1),
+      call(uid('d'), customer, '0.2'),
+      call(uid('d'), customer, '12345678901234567890.000000000000000001'),
+    ]);
+    expect((await api.usage(tokens, customer, HOUR.from, HOUR.to)).value).toBe(
+      '12345678901234567890.300000000000000001',
+    );
+  });
+});
+
+describe('rejected events', () => {
+  it('reports each bad event by index with the field named, and stores the good ones', async () => {
+    const customer = await seedCustomer(harness, tenant);
+    const future = new Date(NOW + 10 * 60_000).toISOString();
+    const res = await api.sendBatch([
+      call(uid('ok'), customer, 1),
+      { customer, event_name: 'api_call', properties: { tokens: 1 } },
+      call(uid('future'), customer, 1, { timestamp: future }),
+      call(uid('nan'), customer, 'lots'),
+      call(uid('who'), 'cus_doesnotexist', 1),
+      call(uid('nested'), customer, 1, { properties: { tokens: 1, user: { id: 1 } } }),
+    ]);
+
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ accepted: [0], duplicates: [], rejected_count: 5 });
+    const fields = (res.body.rejected as Array<{ index: number; field: string }>).map((r) => [
+      r.index,
+      r.field,
+    ]);
+    expect(fields).toEqual([
+      [1, 'events[1].id'],
+      [2, 'events[2].timestamp'],
+      [3, 'events[3].properties.tokens'],
+      [4, 'events[4].customer'],
+      [5, 'events[5].properties.user'],
+    ]);
+    expect(res.body.rejected[1]).toMatchObject({
+      type: 'https://ledgerline.dev/problems/validation-error',
+      status: 400,
+      detail: 'events[2].timestamp: is more than 5 minutes in the future',
+    });
+    expect((await api.usage(apiCalls, customer, HOUR.from, HOUR.to)).value).toBe('1');
+  });
+
+  it('answers a fully invalid single event with 400 problem+json naming the field', async () => {
+    const customer = await seedCustomer(harness, tenant);
+    const res = await api.sendEvent({
+      id: uid('x'),
+      customer,
+      event_name: 'api_call',
+      timestamp: 'yesterday',
+    });
+    expectProblem(res, 400, 'validation-error', 'timestamp');
+  });
+
+  it('answers a batch in which nothing could be stored with 400', async () => {
+    const res = await api.sendBatch([{ id: 'only', event_name: 'api_call' }]);
+    expectProblem(res, 400, 'validation-error', 'events[0].customer');
+    expectProblem(await api.sendBatch([]), 400, 'validation-error', 'events');
+  });
+});
+
+describe('rate limit', () => {
+  it('answers 429 with Retry-After once the tenant has used its burst', async () => {
+    const limited = await harness.newTenant('Usage limited');
+    // One event per second after a burst of 10,000: the burst is spent by the first batch.
+    harness.limits.set(limited.id, { eventsPerSecond: 1, burstEvents: 10_000 });
+    const limitedApi = usageApi(harness, limited);
+    const customer = await seedCustomer(harness, limited);
+    const events = Array.from({ length: 10_000 }, (_, i) => call(`burst-${i}`, customer));
+
+    const first = await limitedApi.sendBatch(events);
+    const second = await limitedApi.sendBatch(
+      Array.from({ length: 5 }, (_, i) => call(`more-${i}`, customer)),
+    );
+
+    expect(first.status).toBe(200);
+    expectProblem(second, 429, 'rate-limited');
+    // Five events at one per second: at least four more seconds.
+    expect(Number(second.headers['retry-after'])).toBeGreaterThanOrEqual(4);
+  });
+});
+
+describe('tenant isolation', () => {
+  it('shows another tenant none of the meters, events or rollups, even with the ids in hand', async () => {
+    const customer = await seedCustomer(harness, tenant);
+    await api.sendBatch([call(uid('mine'), customer, 1)]);
+    const other = await harness.newTenant('Usage B');
+    const otherApi = usageApi(harness, other);
+
+    expectProblem(await otherApi.get(`/v1/meters/${tokens}`), 404, 'not-found');
+    expect((await otherApi.get('/v1/meters')).body.data).toEqual([]);
+    // Its own customer with the same external id does not make tenant A's usage visible either.
+    const res = await otherApi.get(
+      `/v1/meters/${tokens}/usage?customer=${customer}&from=${HOUR.from}&to=${HOUR.to}`,
+    );
+    expectProblem(res, 404, 'not-found');
+    const counts = await withTenant(harness.pools.app, other.id, (db) =>
+      db.query<{ n: number }>(
+        `SELECT (SELECT count(*) FROM meters) + (SELECT count(*) FROM usage_events) + (SELECT count(*) FROM usage_event_keys)
+              + (SELECT count(*) FROM usage_rollups) + (SELECT count(*) FROM usage_unique_values) AS n`,
+      ),
+    );
+    expect(counts.rows[0]?.n).toBe(0);
+  });
+});
