@@ -89,6 +89,8 @@ describe('plans', () => {
         amount: 1200,
         interval: 'week',
         interval_count: 2,
+        tax_behavior: 'exclusive',
+        currency_options: {},
         current: true,
         created_at: expect.any(String),
       },

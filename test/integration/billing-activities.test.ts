@@ -101,7 +101,7 @@ describe('issueInvoice', () => {
     const { tenantId, activities, invoiceInput } = await setup();
     await activities.issueInvoice(invoiceInput('invoice:test:1', [line(3000)]));
     await expect(activities.issueInvoice(invoiceInput('invoice:test:1', [line(2999)]))).rejects.toThrow(
-      /subtotal/,
+      /lines summing to 3000, not 2999/,
     );
     await expectLedgerBalanced(pools.app, tenantId);
   });
