@@ -1,55 +1,36 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import request from 'supertest';
 import { createActivities } from '../../src/activities';
 import type { IssuedInvoice } from '../../src/activities/contracts';
 import { newId } from '../../src/db/ids';
-import { accountBalances } from '../../src/db/ledger';
 import { withTenant } from '../../src/db/with-tenant';
-import { createApiHarness, apiAs, expectProblem, type ApiHarness } from '../support/api-harness';
-import { createTestTenant } from '../support/db';
+import { createApiHarness, expectProblem, type ApiHarness } from '../support/api-harness';
 import { FakeGateway } from '../support/fake-gateway';
 import { seedSubscription } from '../support/fixtures';
 import { expectLedgerBalanced } from '../support/ledger-assertions';
+import {
+  FRENCH_SELLER,
+  GERMAN_SELLER,
+  pdfTextAt,
+  sellerWith as sellerWithProfile,
+  taxPayableMinor,
+  type Seller,
+} from '../support/tax-fixtures';
 import { customerCreditBalanceMinor } from '../support/workflow-harness';
 
 // Credit notes through the API: finance corrects a finalized invoice (which never changes) with a
 // numbered credit note in its own series. The note reverses tax at the invoice's own rate, credits
 // the customer's balance (which pays their next invoices) and is a document of its own.
 
-const run = promisify(execFile);
-
 let h: ApiHarness;
-let pdfDir: string;
 beforeAll(async () => {
   h = await createApiHarness('api-credit-notes');
-  pdfDir = await mkdtemp(path.join(os.tmpdir(), 'ledgerline-cn-pdf-'));
 });
 afterAll(async () => {
   await h?.close();
-  if (pdfDir !== undefined) await rm(pdfDir, { recursive: true, force: true });
 });
 
 const monthly = { interval: 'month', intervalCount: 1 } as const;
 const MARCH = { start: '2026-03-01T00:00:00.000Z', end: '2026-04-01T00:00:00.000Z' };
 
-const GERMAN_SELLER = {
-  legal_name: 'Ledgerline Demo GmbH',
-  address: { line1: 'Friedrichstraße 68', postal_code: '10117', city: 'Berlin', country: 'DE' },
-  tax_ids: [{ type: 'eu_vat', value: 'DE136695976' }],
-  registrations: { eu_oss: true },
-  reporting_currency: 'EUR',
-};
-const FRENCH_SELLER = {
-  legal_name: 'Ledgerline Demo SAS',
-  address: { line1: '10 rue de la Paix', postal_code: '75002', city: 'Paris', country: 'FR' },
-  tax_ids: [{ type: 'eu_vat', value: 'FR40303265045' }],
-  registrations: { eu_oss: true },
-  reporting_currency: 'EUR',
-};
 const MUNICH_CONSUMER = {
   legal_name: 'Erika Mustermann',
   address: { line1: 'Hauptstraße 1', postal_code: '80331', city: 'München', country: 'DE' },
@@ -60,20 +41,10 @@ const BERLIN_COMPANY = {
   tax_id: { type: 'eu_vat', value: 'DE136695976' },
 };
 
-type Api = ReturnType<typeof apiAs>;
-interface Seller {
-  readonly tenantId: string;
-  readonly secret: string;
-  readonly api: Api;
-}
-
-async function sellerWith(profile: object): Promise<Seller> {
-  const created = await createTestTenant(h.pools.app);
-  const api = apiAs(h, { id: created.tenant.id, key: created.apiKey.secret });
-  const saved = await api.put('/v1/tax_profile', profile);
-  expect(saved.status).toBe(200);
-  return { tenantId: created.tenant.id, secret: created.apiKey.secret, api };
-}
+const sellerWith = (profile: object) => sellerWithProfile(h, profile);
+const taxPayable = (tenantId: string) => taxPayableMinor(h.pools.app, tenantId, 'EUR');
+const pdfText = (secret: string, creditNoteId: string) =>
+  pdfTextAt(h.app, secret, `/v1/credit_notes/${creditNoteId}/pdf`);
 
 /**
  * A customer with `details` subscribed to a plan of `amountMinor` a month, and their March invoice
@@ -126,32 +97,6 @@ async function creditNoteCount(tenantId: string): Promise<number> {
     const { rows } = await db.query<{ count: number }>('SELECT count(*)::int AS count FROM credit_notes');
     return rows[0]?.count ?? 0;
   });
-}
-
-async function taxPayable(tenantId: string): Promise<number> {
-  const balances = await withTenant(h.pools.app, tenantId, (db) => accountBalances(db, { currency: 'EUR' }));
-  return balances.filter((row) => row.code === 'tax_payable').reduce((sum, row) => sum + row.balanceMinor, 0);
-}
-
-/** The credit note's PDF as its reader's tools see it: pdftotext -layout, whitespace collapsed. */
-async function pdfText(secret: string, creditNoteId: string): Promise<string> {
-  const res = await request(h.app)
-    .get(`/v1/credit_notes/${creditNoteId}/pdf`)
-    .set('Authorization', `Bearer ${secret}`)
-    .buffer(true)
-    .parse((response, callback) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => callback(null, Buffer.concat(chunks)));
-    });
-  expect(res.status).toBe(200);
-  expect(res.headers['content-type']).toMatch(/^application\/pdf/);
-  const file = path.join(pdfDir, `${creditNoteId}.pdf`);
-  await writeFile(file, res.body as Buffer);
-  const { stdout } = await run('pdftotext', ['-layout', file, '-']).catch((error: unknown) => {
-    throw new Error(`pdftotext failed (install it with scripts/bootstrap/poppler.sh): ${String(error)}`);
-  });
-  return stdout.replace(/\s+/g, ' ');
 }
 
 /** The page's visible text, tags dropped and entities decoded, whitespace collapsed. */

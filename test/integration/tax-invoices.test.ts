@@ -1,27 +1,26 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { DatabaseError } from 'pg';
 import { createActivities } from '../../src/activities';
 import type { IssueInvoiceInput } from '../../src/activities/contracts';
 import { resolvePrice } from '../../src/db/catalog';
-import { accountBalances } from '../../src/db/ledger';
 import { withTenant } from '../../src/db/with-tenant';
 import type { InvoiceLineDraft } from '../../src/domain/billing-types';
-import { createApiHarness, apiAs, expectProblem, type ApiHarness } from '../support/api-harness';
-import { createTestTenant } from '../support/db';
+import { createApiHarness, expectProblem, type ApiHarness } from '../support/api-harness';
 import { FakeGateway } from '../support/fake-gateway';
 import { seedSubscription } from '../support/fixtures';
 import { expectLedgerBalanced } from '../support/ledger-assertions';
+import {
+  FRENCH_SELLER,
+  GERMAN_SELLER,
+  pdfTextAt,
+  type Seller,
+  sellerWith as sellerWithProfile,
+  taxPayableMinor,
+} from '../support/tax-fixtures';
 import { customerCreditBalanceMinor } from '../support/workflow-harness';
 
 // Invoices that carry tax end to end: the seller's profile and the buyer's details through the API,
 // tax decided by the table provider inside the finalizing transaction, the document rendered from what
 // was recorded, credit notes that reverse tax, and reports that net both.
-
-const run = promisify(execFile);
 
 let h: ApiHarness;
 beforeAll(async () => {
@@ -34,32 +33,9 @@ afterAll(async () => {
 const monthly = { interval: 'month', intervalCount: 1 } as const;
 const period = { start: '2026-03-01T00:00:00.000Z', end: '2026-04-01T00:00:00.000Z' };
 
-const GERMAN_SELLER = {
-  legal_name: 'Ledgerline Demo GmbH',
-  address: { line1: 'Friedrichstraße 68', postal_code: '10117', city: 'Berlin', country: 'DE' },
-  tax_ids: [{ type: 'eu_vat', value: 'DE136695976' }],
-  registrations: { eu_oss: true },
-  reporting_currency: 'EUR',
-};
-const FRENCH_SELLER = {
-  legal_name: 'Ledgerline Demo SAS',
-  address: { line1: '10 rue de la Paix', postal_code: '75002', city: 'Paris', country: 'FR' },
-  tax_ids: [{ type: 'eu_vat', value: 'FR40303265045' }],
-  registrations: { eu_oss: true },
-  reporting_currency: 'EUR',
-};
-
-async function sellerWith(profile: object) {
-  const created = await createTestTenant(h.pools.app);
-  const api = apiAs(h, { id: created.tenant.id, key: created.apiKey.secret });
-  const saved = await api.put('/v1/tax_profile', profile);
-  expect(saved.status).toBe(200);
-  return { tenantId: created.tenant.id, api, secret: created.apiKey.secret };
-}
-
 async function customerOf(
   tenantId: string,
-  api: ReturnType<typeof apiAs>,
+  api: Seller['api'],
   details: object,
   options: { amountMinor?: number; currency?: string } = {},
 ) {
@@ -88,6 +64,11 @@ function planLine(priceId: string, amountMinor: number): InvoiceLineDraft {
   };
 }
 
+const sellerWith = (profile: object) => sellerWithProfile(h, profile);
+const taxPayable = (tenantId: string, currency: string) => taxPayableMinor(h.pools.app, tenantId, currency);
+const pdfText = (secret: string, invoiceId: string) =>
+  pdfTextAt(h.app, secret, `/v1/invoices/${invoiceId}/pdf`);
+
 function issue(
   tenantId: string,
   seeded: Awaited<ReturnType<typeof customerOf>>,
@@ -108,33 +89,6 @@ function issue(
     issuedAt: period.start,
   };
   return { activities, issued: activities.issueInvoice(input) };
-}
-
-async function taxPayable(tenantId: string, currency: string): Promise<number> {
-  const balances = await withTenant(h.pools.app, tenantId, (db) => accountBalances(db, { currency }));
-  return balances.filter((row) => row.code === 'tax_payable').reduce((sum, row) => sum + row.balanceMinor, 0);
-}
-
-async function pdfText(secret: string, invoiceId: string): Promise<string> {
-  const { default: request } = await import('supertest');
-  const res = await request(h.app)
-    .get(`/v1/invoices/${invoiceId}/pdf`)
-    .set('Authorization', `Bearer ${secret}`)
-    .buffer(true)
-    .parse((response, callback) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => callback(null, Buffer.concat(chunks)));
-    });
-  expect(res.status).toBe(200);
-  expect(res.headers['content-type']).toMatch(/^application\/pdf/);
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'ledgerline-pdf-'));
-  const file = path.join(dir, 'invoice.pdf');
-  await writeFile(file, res.body as Buffer);
-  const { stdout } = await run('pdftotext', ['-layout', file, '-']).catch((error: unknown) => {
-    throw new Error(`pdftotext failed (install it with scripts/bootstrap/poppler.sh): ${String(error)}`);
-  });
-  return stdout.replace(/\s+/g, ' ');
 }
 
 describe('a German consumer buying from a German seller', () => {

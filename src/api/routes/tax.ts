@@ -3,6 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import { z } from 'zod';
 import { withTenant } from '../../db/with-tenant';
 import { trimDecimal } from '../../db/tax-context';
+import { TAX_ID_TYPES } from '../../domain/tax/vat-id';
 import { taxReport, taxReportCsv, TAX_REPORT_KINDS } from '../../db/tax-reports';
 import { authOf } from '../auth';
 import { tenantRead, tenantWrite } from '../handlers';
@@ -32,18 +33,7 @@ export const AddressBody = z.strictObject({
 export type AddressBody = z.infer<typeof AddressBody>;
 
 export const TaxIdBody = z.strictObject({
-  type: z.enum([
-    'eu_vat',
-    'gb_vat',
-    'ch_vat',
-    'no_vat',
-    'au_abn',
-    'nz_gst',
-    'sg_gst',
-    'ca_bn',
-    'in_gst',
-    'us_ein',
-  ]),
+  type: z.enum(TAX_ID_TYPES),
   value: z.string().trim().min(2).max(40),
 });
 
