@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import { Router, type Response } from 'express';
+import { Router } from 'express';
 import type { Pool, PoolClient } from 'pg';
 import { z } from 'zod';
 import type { IssueCreditNoteInput } from '../../activities/contracts';
@@ -8,12 +8,9 @@ import { createInvoicingActivities } from '../../activities/invoicing';
 import { loadCreditNoteDocument } from '../../db/credit-note-documents';
 import { majorUnits } from '../../db/invoice-documents';
 import { trimDecimal } from '../../db/tax-context';
-import { withTenant } from '../../db/with-tenant';
-import { renderInvoiceHtml, renderInvoicePdf } from '../../documents';
-import type { InvoiceDocument } from '../../documents/invoice-document';
 import { createTableTaxProvider } from '../../domain/tax/table-tax-provider';
 import type { TaxProvider } from '../../domain/tax/types';
-import { authOf } from '../auth';
+import { addDocumentRoutes } from '../document-routes';
 import { tenantRead, tenantWrite } from '../handlers';
 import type { ListEnvelope } from '../pagination';
 import { notFound, parseOrThrow, ProblemError } from '../problem';
@@ -201,19 +198,7 @@ export function creditNotesRouter({
   );
 
   // The credit note as a document, like an invoice's: rendered from what was recorded at issue.
-  router.get('/:id/pdf', async (req, res) => {
-    const document = await creditNoteDocumentOrThrow(pool, res, String(req.params.id));
-    const pdf = await renderInvoicePdf(document);
-    res
-      .status(200)
-      .type('application/pdf')
-      .set('Content-Disposition', `inline; filename="${document.number}.pdf"`)
-      .send(pdf);
-  });
-  router.get('/:id/html', async (req, res) => {
-    const document = await creditNoteDocumentOrThrow(pool, res, String(req.params.id));
-    res.status(200).type('text/html; charset=utf-8').send(renderInvoiceHtml(document));
-  });
+  addDocumentRoutes(router, pool, 'credit_note', loadCreditNoteDocument);
 
   return router;
 }
@@ -357,15 +342,4 @@ async function creditNoteResources(db: PoolClient, rows: readonly CreditNoteRow[
         tax_amount: Math.abs(tax.tax_minor),
       })),
   }));
-}
-
-async function creditNoteDocumentOrThrow(
-  pool: Pool,
-  res: Response,
-  creditNoteId: string,
-): Promise<InvoiceDocument> {
-  const auth = authOf(res);
-  const document = await withTenant(pool, auth.tenantId, (db) => loadCreditNoteDocument(db, creditNoteId));
-  if (document === null) throw notFound('credit_note', creditNoteId);
-  return document;
 }

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { Router, type Response } from 'express';
+import { Router } from 'express';
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
@@ -7,15 +7,13 @@ import { createCollectionActivities } from '../../activities/collection';
 import type { PaymentDeclinedDetails } from '../../activities/contracts';
 import { loadInvoiceDocument } from '../../db/invoice-documents';
 import { withTenant } from '../../db/with-tenant';
-import { renderInvoiceHtml, renderInvoicePdf } from '../../documents';
-import type { InvoiceDocument } from '../../documents/invoice-document';
 import type { PaymentGateway } from '../../gateways/payment-gateway';
 import {
   PAYMENT_DECLINED_ERROR_TYPE,
   retryPaymentUpdate,
   type PaymentOutcome,
 } from '../../workflows/contracts';
-import { authOf } from '../auth';
+import { addDocumentRoutes } from '../document-routes';
 import { tenantRead, tenantWrite } from '../handlers';
 import { listPage } from '../pagination';
 import { notFound, parseOrThrow, ProblemError } from '../problem';
@@ -75,19 +73,7 @@ export function invoicesRouter({
 
   // The invoice as a document: HTML for a browser or an email body, PDF to send or archive. Both
   // are rendered from what finalization recorded, so they are the same every time they are asked for.
-  router.get('/:id/pdf', async (req, res) => {
-    const document = await invoiceDocumentOrThrow(pool, res, String(req.params.id));
-    const pdf = await renderInvoicePdf(document);
-    res
-      .status(200)
-      .type('application/pdf')
-      .set('Content-Disposition', `inline; filename="${document.number}.pdf"`)
-      .send(pdf);
-  });
-  router.get('/:id/html', async (req, res) => {
-    const document = await invoiceDocumentOrThrow(pool, res, String(req.params.id));
-    res.status(200).type('text/html; charset=utf-8').send(renderInvoiceHtml(document));
-  });
+  addDocumentRoutes(router, pool, 'invoice', loadInvoiceDocument);
 
   /**
    * Finance's manual retry. While the subscription runs, its workflow makes the attempt (ordered with
@@ -175,18 +161,4 @@ export function invoicesRouter({
     }
   }
   return router;
-}
-
-async function invoiceDocumentOrThrow(
-  pool: Pool,
-  res: Response,
-  invoiceId: string,
-): Promise<InvoiceDocument> {
-  const auth = authOf(res);
-  const document = await withTenant(pool, auth.tenantId, (db) => loadInvoiceDocument(db, invoiceId));
-  if (document === null) {
-    // A draft has no number yet and is not a document; an unknown id is simply not found.
-    throw notFound('invoice', invoiceId);
-  }
-  return document;
 }
