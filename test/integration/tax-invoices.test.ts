@@ -356,6 +356,24 @@ describe('bad tax input gets a problem naming the field', () => {
     const noName = await seller.api.put('/v1/tax_profile', { ...GERMAN_SELLER, legal_name: undefined });
     expectProblem(noName, 400, 'validation-error', 'legal_name');
 
+    // Sales tax in the US, Canada and India depends on the state: an address without one could
+    // never be taxed, so it is refused when it is given, not when the first invoice is due.
+    const noState = await seller.api.post('/v1/customers', {
+      email: 'austin@example.com',
+      address: { line1: '1 Congress Ave', city: 'Austin', country: 'US' },
+    });
+    expectProblem(noState, 400, 'validation-error', 'address.state');
+    const notAState = await seller.api.post('/v1/customers', {
+      email: 'x@example.com',
+      address: { line1: '1 Main St', state: 'XX', country: 'US' },
+    });
+    expectProblem(notAState, 400, 'validation-error', 'address.state');
+    const untaxable = await seller.api.put('/v1/tax_profile', {
+      ...GERMAN_SELLER,
+      registrations: { eu_oss: true, countries: ['BH'] },
+    });
+    expectProblem(untaxable, 400, 'validation-error', 'registrations.countries[0]');
+
     const floatRate = await seller.api.post('/v1/fx_rates', {
       rates: [{ base: 'USD', quote: 'EUR', rate: 0.92, effective_at: '2026-01-01T00:00:00Z', source: 'x' }],
     });

@@ -3,6 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import { z } from 'zod';
 import { withTenant } from '../../db/with-tenant';
 import { trimDecimal } from '../../db/tax-context';
+import { CANADIAN_PROVINCES, EU_TABLES, NATIONAL_TABLES, US_STATES } from '../../domain/tax/rates';
 import { TAX_ID_TYPES } from '../../domain/tax/vat-id';
 import { taxReport, taxReportCsv, TAX_REPORT_KINDS } from '../../db/tax-reports';
 import { authOf } from '../auth';
@@ -21,21 +22,52 @@ const Region = z
   .regex(/^[A-Za-z0-9]{1,3}$/, 'must be an ISO 3166-2 subdivision code without the country (e.g. CA, ON, MH)')
   .transform((code) => code.toUpperCase());
 
-export const AddressBody = z.strictObject({
-  line1: z.string().trim().min(1).max(200),
-  line2: z.string().trim().max(200).optional(),
-  city: z.string().trim().max(100).optional(),
-  postal_code: z.string().trim().max(20).optional(),
-  /** State, province or region code: required where tax depends on it (US, CA, IN). */
-  state: Region.optional(),
-  country: Country,
-});
+/** Where tax depends on the subdivision, so an address without one could not be taxed at all. */
+const REGION_REQUIRED: Record<string, ReadonlySet<string> | null> = {
+  US: new Set(US_STATES.keys()),
+  CA: new Set(CANADIAN_PROVINCES.keys()),
+  IN: null,
+};
+
+export const AddressBody = z
+  .strictObject({
+    line1: z.string().trim().min(1).max(200),
+    line2: z.string().trim().max(200).optional(),
+    city: z.string().trim().max(100).optional(),
+    postal_code: z.string().trim().max(20).optional(),
+    /** State, province or region code: required where tax depends on it (US, CA, IN). */
+    state: Region.optional(),
+    country: Country,
+  })
+  .superRefine((address, ctx) => {
+    const known = REGION_REQUIRED[address.country];
+    if (known === undefined) return;
+    if (address.state === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['state'],
+        message: `is required for ${address.country} addresses: tax depends on it`,
+      });
+    } else if (known !== null && !known.has(address.state)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['state'],
+        message: `'${address.state}' is not a ${address.country} state or province code`,
+      });
+    }
+  });
 export type AddressBody = z.infer<typeof AddressBody>;
 
 export const TaxIdBody = z.strictObject({
   type: z.enum(TAX_ID_TYPES),
   value: z.string().trim().min(2).max(40),
 });
+
+/** A registration the built-in tables can tax under; any other would fail every invoice later. */
+const RegistrationCountry = Country.refine(
+  (country) => EU_TABLES.has(country) || NATIONAL_TABLES.has(country) || country === 'CA' || country === 'IN',
+  'must be a country the tax tables cover (EU member states, GB, CH, NO, AU, NZ, SG, JP, CA, IN)',
+);
 
 const TaxProfileBody = z.strictObject({
   legal_name: z.string().trim().min(1).max(200),
@@ -45,7 +77,7 @@ const TaxProfileBody = z.strictObject({
   registrations: z
     .strictObject({
       /** Countries where the seller is registered for VAT/GST besides its own (GB, CH, NO, AU, CA, …). */
-      countries: z.array(Country).max(60).default([]),
+      countries: z.array(RegistrationCountry).max(60).default([]),
       /** Registered for the EU One-Stop Shop: B2C digital sales are taxed at the buyer's rate. */
       eu_oss: z.boolean().default(false),
       /** US states where the seller has sales-tax nexus. */
