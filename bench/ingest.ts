@@ -6,12 +6,20 @@
  * event-to-aggregate lag (send → visible in the Redis aggregate, sampled with a probe event). Then the
  * machine's raw limits in the same run: pipelined redis-benchmark and Postgres COPY rows/s.
  *
- * Env: BENCH_SECONDS, BENCH_BATCHES ("1,100,1000"), BENCH_CUSTOMERS (100), BENCH_POOL (8),
+ * Customers are drawn Zipf-like (s = 1): a few heavy customers send most events, as in real tenants.
+ * Every event id is unique except 1 % (every 100th event of a worker) that repeat an id the worker
+ * sent and had acknowledged before (a client retrying); at the end the durable count of the run's
+ * keys must equal the unique ids sent, and the count meter's rollups must equal it too.
+ * CPU time per event is reported per process (API, load generator, Postgres backends + WAL writer,
+ * checkpointer, background writer) with the load average, so a figure from a shared machine can be
+ * read for what it is.
+ *
+ * Env: BENCH_SECONDS, BENCH_BATCHES ("1,100,1000"), BENCH_CUSTOMERS (1000), BENCH_POOL (8),
  * BENCH_RAW=0 to skip the raw limits while iterating.
  */
 import { Client } from '@temporalio/client';
 import { execFile, fork, type ChildProcess } from 'node:child_process';
-import { writeFileSync, unlinkSync } from 'node:fs';
+import { readFileSync, writeFileSync, unlinkSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -32,7 +40,7 @@ import { hourKey } from '../src/usage/redis-aggregates';
 const run = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const BATCHES = (process.env.BENCH_BATCHES ?? '1,100,1000').split(',').map(Number);
-const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 100);
+const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 1000);
 const POOL_SIZE = Number(process.env.BENCH_POOL ?? 8);
 const DATABASE_URL =
   process.env.DATABASE_URL ?? 'postgres://ledgerline_app:ledgerline_app@127.0.0.1:5432/ledgerline_test';
@@ -66,6 +74,10 @@ interface LoadResult {
   readonly elapsedS: number;
   readonly ackMs: number[];
   readonly lagMs: number[];
+  /** Distinct ids sent (what must be durable), and repeats of acknowledged ids (must be duplicates). */
+  readonly uniqueSent: number;
+  readonly repeatsSent: number;
+  readonly cpuUs: number;
 }
 
 const percentile = (sorted: number[], p: number) =>
@@ -90,23 +102,50 @@ async function generateLoad(config: LoadConfig): Promise<LoadResult> {
   const models = ['small', 'large'];
   const regions = ['eu', 'us', 'ap'];
 
+  // Zipf-like customer popularity: the k-th customer is drawn with weight 1 / k.
+  const cumulative: number[] = [];
+  let total = 0;
+  for (let k = 1; k <= config.customers.length; k += 1) cumulative.push((total += 1 / k));
+  let seed = 12345;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * total;
+  const pickCustomer = (): string => {
+    const r = random();
+    let lo = 0;
+    let hi = cumulative.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((cumulative[mid] ?? 0) < r) lo = mid + 1;
+      else hi = mid;
+    }
+    return config.customers[lo] ?? '';
+  };
+  let uniqueSent = 0;
+  let repeatsSent = 0;
+  let eventsOfWorker = 0;
+
   const body = (
     worker: number,
-    previousIds: string[],
+    acknowledged: string[],
   ): { text: string; ids: string[]; probe?: { sentAt: number; key: string } } => {
     const timestamp = new Date().toISOString();
     const ids: string[] = [];
     const parts: string[] = [];
     let probe: { sentAt: number; key: string } | undefined;
     for (let i = 0; i < config.batchSize; i += 1) {
-      // 1 % of events repeat an id from this worker's previous batch: a client retrying.
-      const repeat = previousIds.length > 0 && i % 100 === 99;
-      const id = repeat
-        ? (previousIds[i] ?? `${config.runId}-${worker}-${(sequence += 1)}`)
-        : `${config.runId}-${worker}-${(sequence += 1)}`;
+      eventsOfWorker += 1;
+      // 1 % of events repeat an id this worker sent in an acknowledged batch: a client retrying.
+      const repeat = acknowledged.length > 0 && eventsOfWorker % 100 === 0;
+      let id: string;
+      if (repeat) {
+        id = acknowledged[i % acknowledged.length] ?? '';
+        repeatsSent += 1;
+      } else {
+        id = `${config.runId}-${worker}-${(sequence += 1)}`;
+        uniqueSent += 1;
+      }
       ids.push(id);
-      let customer = config.customers[(sequence + i) % config.customers.length] ?? '';
-      if (i === 0 && probeWanted) {
+      let customer = pickCustomer();
+      if (i === 0 && probeWanted && !repeat) {
         probeWanted = false;
         customer = config.probeCustomer;
         const key = hourKey(
@@ -171,13 +210,13 @@ async function generateLoad(config: LoadConfig): Promise<LoadResult> {
   };
 
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
   const deadline = started + config.seconds * 1000;
   await Promise.all(
     Array.from({ length: config.concurrency }, async (_, worker) => {
-      let previous: string[] = [];
+      let acknowledged: string[] = [];
       while (performance.now() < deadline) {
-        const { text, ids, probe } = body(worker, previous);
-        previous = ids;
+        const { text, ids, probe } = body(worker, acknowledged);
         const t0 = performance.now();
         if (probe) void watchProbe(probe);
         try {
@@ -196,6 +235,7 @@ async function generateLoad(config: LoadConfig): Promise<LoadResult> {
           accepted += report.accepted_count;
           duplicates += report.duplicate_count;
           rejected += report.rejected_count;
+          acknowledged = ids;
         } catch {
           errors += 1;
         }
@@ -203,10 +243,23 @@ async function generateLoad(config: LoadConfig): Promise<LoadResult> {
     }),
   );
   const elapsedS = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
   probesSent = new Map();
   agent.destroy();
   redis.disconnect();
-  return { accepted, duplicates, rejected, errors, requests, elapsedS, ackMs, lagMs };
+  return {
+    accepted,
+    duplicates,
+    rejected,
+    errors,
+    requests,
+    elapsedS,
+    ackMs,
+    lagMs,
+    uniqueSent,
+    repeatsSent,
+    cpuUs: cpu.user + cpu.system,
+  };
 }
 
 // ---------------------------------------------------------------- raw limits of the machine
@@ -276,6 +329,44 @@ async function postgresCopyRowsPerSecond(): Promise<number> {
   }
 }
 
+// ---------------------------------------------------------------- CPU accounting
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** user + system CPU of a process in µs, from /proc (0 once it has exited). */
+function processCpuUs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** Postgres processes that work for this benchmark: backends on its database and the WAL writers. */
+async function postgresPids(pool: ReturnType<typeof createPool>): Promise<number[]> {
+  const { rows } = await pool.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+        OR backend_type IN ('walwriter', 'checkpointer', 'background writer')`,
+  );
+  return rows.map((row) => row.pid);
+}
+
+/** Busy and total jiffies of the whole machine (all cores), from /proc/stat. */
+function machineJiffies(): { busy: number; total: number } {
+  const cpu = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').split(/\s+/).slice(1).map(Number);
+  const total = cpu.reduce((a, b) => a + b, 0);
+  const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+
 // ---------------------------------------------------------------- API under test (this process)
 
 async function main(): Promise<void> {
@@ -328,6 +419,8 @@ async function main(): Promise<void> {
     `ingest: ${CUSTOMERS} customers, 2 meters (count; sum of tokens by model), 1 % repeated ids, ` +
       `${SECONDS} s per batch size, API pool ${POOL_SIZE} connections, load generator in a child process`,
   );
+  let countedSoFar = 0;
+  let failures = 0;
   for (const [run, batchSize] of BATCHES.entries()) {
     const probeCustomer = probeCustomers[run] ?? '';
     const config: LoadConfig = {
@@ -343,6 +436,10 @@ async function main(): Promise<void> {
       runId: `${Date.now()}-${batchSize}`,
       redisUrl: REDIS_URL,
     };
+    const loadBefore = loadAverage();
+    const pgBefore = new Map((await postgresPids(pool)).map((pid) => [pid, processCpuUs(pid)]));
+    const machineBefore = machineJiffies();
+    const apiBefore = process.cpuUsage();
     const child: ChildProcess = fork(__filename, ['load'], { stdio: 'inherit' });
     const result = await new Promise<LoadResult>((resolve, reject) => {
       child.once('message', (message) => resolve(message as LoadResult));
@@ -350,19 +447,57 @@ async function main(): Promise<void> {
       child.send(config);
     });
     await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(null)));
+    const apiCpu = process.cpuUsage(apiBefore);
+    const machineAfter = machineJiffies();
+    let pgCpuUs = 0;
+    for (const pid of await postgresPids(pool)) pgCpuUs += processCpuUs(pid) - (pgBefore.get(pid) ?? 0);
+    const loadAfter = loadAverage();
     const ack = [...result.ackMs].sort((a, b) => a - b);
     const lag = [...result.lagMs].sort((a, b) => a - b);
+    const perEvent = (us: number) => (result.accepted > 0 ? us / result.accepted : Number.NaN);
+    const apiUs = perEvent(apiCpu.user + apiCpu.system);
+    const loadUs = perEvent(result.cpuUs);
+    const pgUs = perEvent(pgCpuUs);
+    const machineBusy =
+      (machineAfter.busy - machineBefore.busy) / Math.max(1, machineAfter.total - machineBefore.total);
+    const oursCores = (result.accepted * (apiUs + loadUs + pgUs)) / 1e6 / result.elapsedS;
+    // Verification: exactly the unique ids of this run are durable, and the count meter agrees.
+    const durable = await withTenant(pool, tenant.id, async (db) => {
+      const prefix = config.runId;
+      const keys = await db.query<{ n: number }>(
+        `SELECT count(*)::bigint AS n FROM usage_event_keys WHERE event_id COLLATE "C" >= $1 AND event_id COLLATE "C" < $2`,
+        [`${prefix}-`, `${prefix}.`],
+      );
+      const counted = await db.query<{ n: number | null }>(
+        'SELECT sum(event_count)::bigint AS n FROM usage_rollups WHERE meter_id = $1',
+        [countMeter],
+      );
+      return { keys: Number(keys.rows[0]?.n ?? 0), counted: Number(counted.rows[0]?.n ?? 0) };
+    });
+    countedSoFar += result.accepted;
+    const exact =
+      durable.keys === result.uniqueSent &&
+      result.accepted === result.uniqueSent &&
+      result.duplicates === result.repeatsSent &&
+      durable.counted === countedSoFar; // probes are ordinary unique events of the run
+    if (!exact) failures += 1;
     console.log(
       `ingest batch ${String(batchSize).padStart(4)}: ${(result.accepted / result.elapsedS).toFixed(0)} durable events/s ` +
         `(${result.accepted} accepted, ${result.duplicates} duplicates, ${result.rejected} rejected, ${result.errors} errors, ` +
-        `${(result.requests / result.elapsedS).toFixed(0)} req/s, concurrency ${config.concurrency}), ` +
+        `${(result.requests / result.elapsedS).toFixed(0)} req/s, concurrency ${config.concurrency}, ${result.elapsedS.toFixed(1)} s), ` +
         `ack p50 ${percentile(ack, 50).toFixed(1)} ms p99 ${percentile(ack, 99).toFixed(1)} ms, ` +
-        `aggregate lag p50 ${percentile(lag, 50).toFixed(1)} ms p99 ${percentile(lag, 99).toFixed(1)} ms (${lag.length} probes)`,
+        `aggregate lag p50 ${percentile(lag, 50).toFixed(1)} ms p99 ${percentile(lag, 99).toFixed(1)} ms (${lag.length} probes)\n` +
+        `    verify: ${result.uniqueSent} unique ids sent, ${durable.keys} durable, ${result.repeatsSent} repeats sent, ` +
+        `${result.duplicates} reported duplicate, count meter ${durable.counted}: ${exact ? 'exact' : 'MISMATCH'}\n` +
+        `    CPU per durable event: API ${apiUs.toFixed(1)} µs, load generator ${loadUs.toFixed(1)} µs, Postgres ${pgUs.toFixed(1)} µs; ` +
+        `this run used ${oursCores.toFixed(2)} of ${os.cpus().length} cores, machine busy ${(machineBusy * 100).toFixed(0)} %, ` +
+        `load average ${loadBefore} → ${loadAfter}`,
     );
   }
   server.close();
   await pool.end();
   redis.disconnect();
+  if (failures > 0) process.exitCode = 1;
   if (process.env.BENCH_RAW === '0') return;
   console.log(`raw redis-benchmark -P 16: ${await redisRawLimit()}`);
   console.log(

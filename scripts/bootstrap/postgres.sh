@@ -125,6 +125,62 @@ case ",$effective," in
 esac
 wait_for_port "$PG_HOST" "$PG_PORT" 30 "PostgreSQL $PG_VERSION" "" "$PG_LOG"
 
+# --- server settings (usage ingestion, docs/decisions/0008-usage-metering.md) -------------------
+# Write-heavy ingestion: big WAL buffers, rare checkpoints (each checkpoint makes the next change of
+# every page write a full-page image into the WAL) and compressed full-page images; shared_buffers
+# large enough that the event-key index stays cached (a quarter of RAM, at most 2 GB).
+# synchronous_commit stays on: an acknowledged event is durable. ALTER SYSTEM only for values that
+# differ (a warm run changes nothing); a restart only when a restart-only setting actually changed.
+step "Postgres $PG_VERSION: checking server settings"
+mem_mb="$(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo)"
+shared_mb=$((mem_mb / 4))
+((shared_mb > 2048)) && shared_mb=2048
+((shared_mb < 128)) && shared_mb=128
+wal_compression=lz4
+if [[ "$(pg_query -c "select 'lz4' = any(enumvals) from pg_settings where name = 'wal_compression'")" != t ]]; then
+  wal_compression=pglz
+fi
+declare -A wanted_settings=(
+  [shared_buffers]="${shared_mb}MB"
+  [wal_buffers]=64MB
+  [max_wal_size]=8GB
+  [min_wal_size]=1GB
+  [checkpoint_timeout]=15min
+  [checkpoint_completion_target]=0.9
+  [wal_compression]="$wal_compression"
+  [synchronous_commit]=on
+)
+changed=()
+for name in "${!wanted_settings[@]}"; do
+  value="${wanted_settings[$name]}"
+  # Compare in the setting's own unit: "64MB" and "8192" (8kB pages) are the same wal_buffers.
+  same="$(pg_query -c "select coalesce((select setting from pg_file_settings where name = $(sql_lit "$name")
+                        and sourcefile like '%postgresql.auto.conf' and applied order by seqno desc limit 1), '')
+                        = $(sql_lit "$value")")"
+  if [[ "$same" != t ]]; then
+    pg_super -c "alter system set $name = $(sql_lit "$value")"
+    changed+=("$name=$value")
+  fi
+done
+if ((${#changed[@]} > 0)); then
+  pg_super -c 'select pg_reload_conf()' >/dev/null
+  info "set ${changed[*]}"
+  sleep 0.2
+fi
+if [[ "$(pg_query -c 'select count(*) from pg_settings where pending_restart')" != 0 ]]; then
+  step "Postgres $PG_VERSION: restarting for $(pg_query -c 'select string_agg(name, $$, $$) from pg_settings where pending_restart')"
+  if ! as_root pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" restart </dev/null 2>&1 | sed 's/^/    /' >&2; then
+    tail_log "$PG_LOG" 30
+    die "pg_ctlcluster $PG_VERSION $PG_CLUSTER restart failed - see $PG_LOG"
+  fi
+  for _ in $(seq 1 50); do
+    pg_query -c 'select 1' >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  wait_for_port "$PG_HOST" "$PG_PORT" 30 "PostgreSQL $PG_VERSION" "" "$PG_LOG"
+fi
+info "shared_buffers $(pg_query -c 'show shared_buffers'), wal_buffers $(pg_query -c 'show wal_buffers'), max_wal_size $(pg_query -c 'show max_wal_size'), wal_compression $(pg_query -c 'show wal_compression'), synchronous_commit $(pg_query -c 'show synchronous_commit')"
+
 # --- roles ---------------------------------------------------------------------------------
 step "Postgres $PG_VERSION: checking roles $owner, $app"
 # name|super|bypassrls|createdb|createrole|canlogin

@@ -17,6 +17,8 @@ import type {
   SubscriptionItem,
 } from '../domain/billing-types';
 import type { BillingPeriod } from '../domain/calendar';
+import type { UsageBilledRecord } from '../domain/usage/charge-billing';
+import type { UsagePeriod } from '../domain/usage/usage-period';
 import type { InvoiceSummary, SubscriptionStatus } from '../workflows/contracts';
 
 export { PAYMENT_DECLINED_ERROR_TYPE } from '../workflows/contracts';
@@ -56,6 +58,43 @@ export interface IssueInvoiceInput {
   readonly lines: readonly InvoiceLineDraft[];
   /** Workflow time of issue (the invoice's issue date and the ledger entries' occurredAt). */
   readonly issuedAt: string;
+  /**
+   * What the invoice bills of usage charges (from usageLines), written to usage_billed in the invoice's
+   * transaction. Absent for invoices without usage.
+   */
+  readonly usageBilled?: readonly UsageBilledRecord[];
+}
+
+/** A subscription item whose plan's usage charges are billed. */
+export interface UsageItemRef {
+  readonly itemId: string;
+  readonly priceId: string;
+  readonly planId: string;
+}
+
+export interface UsageLinesInput {
+  readonly tenantId: string;
+  readonly subscriptionId: string;
+  readonly customerId: string;
+  /** The invoice's currency; charges in another currency are not billed (docs/api.md). */
+  readonly currency: string;
+  /** The billing period (or its part before a cancellation) whose usage is billed, in arrears. */
+  readonly period: { readonly start: string; readonly end: string };
+  /** The subscription's items during that period: their plans' charges are billed. */
+  readonly items: readonly UsageItemRef[];
+  /** The idempotency key of the invoice that will carry the lines (its own records are ignored). */
+  readonly idempotencyKey: string;
+  /** Earlier usage periods checked for late usage; default 12, 0 = none. */
+  readonly lookbackPeriods?: number;
+}
+
+export interface UsageLinesResult {
+  /** Usage lines of the period, then "Late usage for …" adjustments, oldest period first. */
+  readonly lines: InvoiceLineDraft[];
+  /** Pass to issueInvoice as `usageBilled` (even when `lines` is empty, if this is not). */
+  readonly usageBilled: UsageBilledRecord[];
+  /** [floor_hour(period.start), floor_hour(period.end)). */
+  readonly usagePeriod: UsagePeriod;
 }
 
 export interface IssuedInvoice extends InvoiceSummary {
@@ -185,4 +224,6 @@ export interface SubscriptionActivities {
   issueCreditNote(input: IssueCreditNoteInput): Promise<IssuedCreditNote>;
   emitEvents(input: EmitEventsInput): Promise<void>;
   recordSubscriptionState(input: SubscriptionMirror): Promise<void>;
+  /** A pure read: usage lines of a period and late-usage adjustments (src/activities/usage-billing.ts). */
+  usageLines(input: UsageLinesInput): Promise<UsageLinesResult>;
 }

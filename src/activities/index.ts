@@ -6,6 +6,7 @@ import { createCollectionActivities } from './collection';
 import type { SubscriptionActivities } from './contracts';
 import { createInvoicingActivities } from './invoicing';
 import { createSubscriptionActivities } from './subscription-activities';
+import { createUsageBillingActivities } from './usage-billing';
 
 export interface ActivityDeps {
   readonly pool: Pool;
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps) {
       taxProvider: deps.taxProvider ?? createTableTaxProvider(),
     }),
     ...createCollectionActivities(deps),
+    ...createUsageBillingActivities({ pool: deps.pool }),
   } satisfies SubscriptionActivities;
 }
 

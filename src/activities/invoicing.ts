@@ -5,6 +5,7 @@ import { newId } from '../db/ids';
 import { allocateNumber } from '../db/invoice-numbers';
 import { postJournalEntry } from '../db/ledger';
 import { insertOutboxEvents } from '../db/outbox';
+import { insertUsageBilled } from '../db/usage-charges';
 import { withTenant } from '../db/with-tenant';
 import { sumLinesMinor } from '../domain/invoice-lines';
 import { creditAppliedEntry, creditNoteEntry, invoiceIssuedEntry } from '../domain/ledger';
@@ -74,6 +75,19 @@ export function createInvoicingActivities({
         if (inserted.rowCount !== 1) return existingInvoice(db, input.idempotencyKey, lineSumMinor);
 
         await insertLines(db, input, invoiceId, tax);
+        // Usage billed by this invoice: recorded with it, so late usage is never billed twice.
+        if (input.usageBilled !== undefined) {
+          await insertUsageBilled(
+            db,
+            {
+              tenantId: input.tenantId,
+              subscriptionId: input.subscriptionId,
+              invoiceId,
+              billedAt: input.issuedAt,
+            },
+            input.usageBilled,
+          );
+        }
         await recordTaxDecision(db, input, invoiceId, tax);
         const { number } = await allocateNumber(db, input.tenantId, 'invoice');
         const event = { customerId: input.customerId, currency: input.currency, occurredAt: input.issuedAt };

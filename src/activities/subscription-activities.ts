@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { recordConversionIfAny } from '../db/entitlements';
 import { insertOutboxEvents } from '../db/outbox';
 import { withTenant } from '../db/with-tenant';
 import { DEFAULT_BILLING_SETTINGS, parseBillingSettings } from '../domain/billing-settings';
@@ -49,6 +50,8 @@ export function createSubscriptionActivities({ pool }: { readonly pool: Pool }) 
       const plan = mirror.items.find((item) => item.kind === 'plan');
       if (plan === undefined) throw new Error(`subscription ${mirror.subscriptionId} has no plan item`);
       await withTenant(pool, mirror.tenantId, async (db) => {
+        // Free → paid (plan change or trial end): compared with the row before it is overwritten.
+        await recordConversionIfAny(db, mirror);
         const result = await db.query(
           `UPDATE subscriptions
               SET status = $2, plan_id = $3, currency = $4, current_period_start = $5, current_period_end = $6,

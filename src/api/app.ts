@@ -11,16 +11,21 @@ import { ProblemError, problemHandler } from './problem';
 import { adminRouter } from './routes/admin';
 import { billingSettingsRouter } from './routes/billing-settings';
 import { plansRouter, productsRouter } from './routes/catalog';
+import { conversionsRouter } from './routes/conversions';
 import { creditNotesRouter } from './routes/credit-notes';
 import { customersRouter } from './routes/customers';
+import { entitlementsRouter } from './routes/entitlements';
 import { eventsRouter } from './routes/events';
 import { healthRouter } from './routes/health';
 import { invoicesRouter } from './routes/invoices';
 import { metersRouter } from './routes/meters';
+import { planFeaturesRouter } from './routes/plan-features';
 import { subscriptionsRouter } from './routes/subscriptions';
+import { usageChargesRouter } from './routes/usage-charges';
 import { fxRatesRouter, taxProfileRouter, taxReportsRouter } from './routes/tax';
 import { stripeWebhookRouter } from './routes/webhooks';
 import { UsageService, type UsageOptions } from '../usage/usage-service';
+import { ThresholdWatcher } from '../usage/threshold-watcher';
 
 export interface AppDeps {
   readonly pool: Pool;
@@ -54,6 +59,15 @@ export function createApp(deps: AppDeps): Express {
     redis: deps.redis,
     onCacheError: (error) => deps.logger.warn({ err: error }, 'usage aggregate cache unavailable'),
   });
+  // Usage thresholds of metered features: evaluated after the acknowledgement, batched (entitlements).
+  const thresholds = new ThresholdWatcher({
+    pool,
+    usage,
+    temporal: deps.temporal,
+    onError: (error, context) =>
+      deps.logger.warn({ err: error, context }, 'usage threshold evaluation failed'),
+  });
+  usage.onAccepted(thresholds.notify);
   // Event batches (up to 10,000 events) bring their own larger body parser, so it goes first.
   app.use('/v1/events', eventsRouter({ pool, usage }));
   app.use(express.json({ limit: '1mb' }));
@@ -64,16 +78,23 @@ export function createApp(deps: AppDeps): Express {
   const v1 = express.Router();
   v1.use(requireApiKey(pool));
   v1.use('/products', productsRouter(pool));
+  v1.use('/plans/:planId/charges', usageChargesRouter(pool));
   v1.use('/plans', plansRouter(pool));
+  v1.use(
+    '/plans/:id/features',
+    planFeaturesRouter({ pool, onChange: (tenantId) => thresholds.invalidate(tenantId) }),
+  );
   v1.use('/customers', customersRouter(deps));
   v1.use('/subscriptions', subscriptionsRouter(deps));
   v1.use('/invoices', invoicesRouter(deps));
   v1.use('/credit_notes', creditNotesRouter(deps));
   v1.use('/billing_settings', billingSettingsRouter(pool));
   v1.use('/meters', metersRouter({ pool, usage }));
+  v1.use('/entitlements', entitlementsRouter({ pool, usage, now: deps.now }));
   v1.use('/tax_profile', taxProfileRouter(pool));
   v1.use('/fx_rates', fxRatesRouter(pool));
   v1.use('/reports', taxReportsRouter(pool));
+  v1.use('/reports/conversions', conversionsRouter(pool));
   app.use('/v1', v1);
 
   app.use((req) => {

@@ -35,6 +35,7 @@ export const PROBLEM_TYPES = {
     title: 'Webhook signature verification failed',
     status: 400,
   },
+  rateLimited: { slug: 'rate-limited', title: 'Too many requests', status: 429 },
   unavailable: { slug: 'service-unavailable', title: 'A dependency is unavailable', status: 503 },
   internal: { slug: 'internal-error', title: 'Internal server error', status: 500 },
 } as const;
@@ -53,6 +54,8 @@ export interface ProblemExtensions {
   readonly errors?: FieldError[];
   /** For payment-method-rejected: the provider's decline code (`card_declined`, `incorrect_cvc`). */
   readonly decline_code?: string;
+  /** For rate-limited: seconds until a retry can succeed; also sent as the Retry-After header. */
+  readonly retry_after?: number;
 }
 
 /** An expected failure that becomes a problem+json response; anything else thrown is a bug (500). */
@@ -124,6 +127,8 @@ export function sendProblem(
 ): void {
   const status = PROBLEM_TYPES[problem.kind].status;
   if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="ledgerline"');
+  if (problem.kind === 'rateLimited' && problem.extensions.retry_after !== undefined)
+    res.setHeader('Retry-After', String(problem.extensions.retry_after));
   res
     .status(status)
     .type('application/problem+json')

@@ -6,13 +6,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { DatabaseError } from 'pg';
 import type { EventProperties } from '../domain/usage/usage-event';
-import {
-  rollupDeltasOf,
-  type FreshEvent,
-  type RollupDelta,
-  type RollupState,
-  type UniqueValueRow,
-} from '../domain/usage/rollup';
+import type { FreshEvent, RollupState, UniqueValueRow } from '../domain/usage/rollup';
 
 export interface EventToStore extends FreshEvent {
   readonly eventName: string;
@@ -31,8 +25,8 @@ export interface StoredRollup {
 }
 
 export interface BatchWriteResult {
-  /** Ids stored by this transaction; every other submitted id was already stored (a duplicate). */
-  readonly freshIds: ReadonlySet<string>;
+  /** Submitted ids that were already stored (duplicates); every other submitted id is stored now. */
+  readonly duplicateIds: ReadonlySet<string>;
   readonly rollups: StoredRollup[];
   readonly newUniqueValues: UniqueValueRow[];
 }
@@ -40,8 +34,6 @@ export interface BatchWriteResult {
 /** Rows per (meter, customer, hour, group): one per concurrently writing connection. */
 export const ROLLUP_SLOTS = 16;
 const MAX_ATTEMPTS = 4;
-/** The tenants table's own CHECK: nothing here can break out of a quoted literal. */
-const TENANT_ID = /^ten_[A-Za-z0-9]{8,40}$/;
 const RETRYABLE = new Set(['40P01', '40001']); // deadlock_detected, serialization_failure
 
 // Each pooled connection writes its own slot, so concurrent transactions of one process never wait on
@@ -58,55 +50,6 @@ function slotOf(client: PoolClient): number {
   }
   return slot;
 }
-
-const CLAIM_AND_STORE = `
-WITH input AS (
-  SELECT e.id, e.c, e.n, e.t, e.p FROM json_to_recordset($2::json) AS e(id text, c text, n text, t bigint, p jsonb)
-), fresh AS (
-  INSERT INTO usage_event_keys (tenant_id, event_id, occurred_at)
-  SELECT $1, id, 'epoch'::timestamptz + t * interval '1 millisecond' FROM input
-  ON CONFLICT DO NOTHING
-  RETURNING event_id
-), stored AS (
-  INSERT INTO usage_events (tenant_id, event_id, customer_id, event_name, occurred_at, properties)
-  SELECT $1, input.id, input.c, input.n, 'epoch'::timestamptz + input.t * interval '1 millisecond', input.p
-  FROM input JOIN fresh ON fresh.event_id = input.id
-)
-SELECT event_id FROM fresh`;
-
-// latest keeps the value of the greatest (latest_at, latest_event_id); ids are printable ASCII and
-// compared byte-wise, the same order as JS string comparison (domain/usage/rollup.ts isLater).
-const UPSERT_ROLLUPS = `
-INSERT INTO usage_rollups AS r (tenant_id, meter_id, customer_id, bucket_start, group_key, slot, event_count,
-  value_sum, value_max, latest_at, latest_event_id, latest_value)
-SELECT $1, d.m, d.c, 'epoch'::timestamptz + d.b * interval '1 millisecond', d.g, $2, d.n, d.s, d.x,
-  'epoch'::timestamptz + d.la * interval '1 millisecond', d.le, d.lv
-FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], $8::numeric[], $9::numeric[],
-            $10::bigint[], $11::text[], $12::numeric[]) AS d(m, c, b, g, n, s, x, la, le, lv)
-ON CONFLICT (tenant_id, meter_id, customer_id, bucket_start, group_key, slot) DO UPDATE SET
-  event_count = r.event_count + excluded.event_count,
-  value_sum = CASE WHEN r.value_sum IS NULL THEN excluded.value_sum
-                   WHEN excluded.value_sum IS NULL THEN r.value_sum
-                   ELSE r.value_sum + excluded.value_sum END,
-  value_max = greatest(r.value_max, excluded.value_max),
-  latest_at = CASE WHEN later THEN excluded.latest_at ELSE r.latest_at END,
-  latest_event_id = CASE WHEN later THEN excluded.latest_event_id ELSE r.latest_event_id END,
-  latest_value = CASE WHEN later THEN excluded.latest_value ELSE r.latest_value END,
-  version = r.version + 1,
-  updated_at = now()
-RETURNING meter_id, customer_id, (extract(epoch FROM bucket_start) * 1000)::bigint AS bucket_ms, group_key,
-  slot, version, event_count, value_sum::text, value_max::text,
-  (extract(epoch FROM latest_at) * 1000)::bigint AS latest_ms, latest_event_id, latest_value::text`.replaceAll(
-  'later',
-  `(excluded.latest_at IS NOT NULL AND (r.latest_at IS NULL OR (excluded.latest_at, excluded.latest_event_id COLLATE "C") > (r.latest_at, r.latest_event_id COLLATE "C")))`,
-);
-
-const INSERT_UNIQUE_VALUES = `
-INSERT INTO usage_unique_values (tenant_id, meter_id, customer_id, bucket_start, group_key, value)
-SELECT $1, d.m, d.c, 'epoch'::timestamptz + d.b * interval '1 millisecond', d.g, d.v
-FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[]) AS d(m, c, b, g, v)
-ON CONFLICT DO NOTHING
-RETURNING meter_id, customer_id, (extract(epoch FROM bucket_start) * 1000)::bigint AS bucket_ms, group_key, value`;
 
 export interface RollupRow {
   meter_id: string;
@@ -143,48 +86,50 @@ export function storedRollupOf(row: RollupRow): StoredRollup {
   };
 }
 
-async function upsertRollups(db: PoolClient, tenantId: string, slot: number, deltas: readonly RollupDelta[]) {
-  if (deltas.length === 0) return [];
-  const { rows } = await db.query<RollupRow>(UPSERT_ROLLUPS, [
-    tenantId,
-    slot,
-    deltas.map((d) => d.meterId),
-    deltas.map((d) => d.customerId),
-    deltas.map((d) => d.bucketStartMs),
-    deltas.map((d) => d.groupKey),
-    deltas.map((d) => d.state.eventCount),
-    deltas.map((d) => d.state.valueSum),
-    deltas.map((d) => d.state.valueMax),
-    deltas.map((d) => d.state.latest?.atMs ?? null),
-    deltas.map((d) => d.state.latest?.eventId ?? null),
-    deltas.map((d) => d.state.latest?.value ?? null),
-  ]);
-  return rows.map(storedRollupOf);
+// One statement, one round trip, its own transaction (migration 0007): claims the keys, stores the
+// claimed events, sums their contributions into this connection's rollup slot and answers with the
+// duplicates and the written rollup rows.
+const INGEST_BATCH =
+  'SELECT duplicate_ids, rollups, unique_values FROM usage_ingest_batch($1, $2, $3, $4, $5)';
+
+interface UniqueValueJson {
+  meter_id: string;
+  customer_id: string;
+  bucket_ms: number;
+  group_key: string;
+  value: string;
 }
 
-async function insertUniqueValues(db: PoolClient, tenantId: string, values: readonly UniqueValueRow[]) {
-  if (values.length === 0) return [];
-  const { rows } = await db.query<{
-    meter_id: string;
-    customer_id: string;
-    bucket_ms: number;
-    group_key: string;
-    value: string;
-  }>(INSERT_UNIQUE_VALUES, [
-    tenantId,
-    values.map((v) => v.meterId),
-    values.map((v) => v.customerId),
-    values.map((v) => v.bucketStartMs),
-    values.map((v) => v.groupKey),
-    values.map((v) => v.value),
-  ]);
-  return rows.map((row) => ({
-    meterId: row.meter_id,
-    customerId: row.customer_id,
-    bucketStartMs: Number(row.bucket_ms),
-    groupKey: row.group_key,
-    value: row.value,
-  }));
+/**
+ * The two JSON arguments, written in one pass without intermediate objects: the events (the order in
+ * which their keys are claimed) and their meter contributions, by event index and meter index.
+ */
+function payloadOf(events: readonly EventToStore[]): { meters: string[]; events: string; contribs: string } {
+  const meterIndex = new Map<string, number>();
+  const meters: string[] = [];
+  const eventParts: string[] = new Array<string>(events.length);
+  const contribParts: string[] = [];
+  for (let e = 0; e < events.length; e += 1) {
+    const event = events[e] as EventToStore;
+    eventParts[e] =
+      `{"id":${JSON.stringify(event.id)},"c":${JSON.stringify(event.customerId)},` +
+      `"n":${JSON.stringify(event.eventName)},"t":${event.occurredAtMs},"p":${JSON.stringify(event.properties)}}`;
+    for (const contribution of event.contributions) {
+      let m = meterIndex.get(contribution.meterId);
+      if (m === undefined) {
+        meters.push(contribution.meterId);
+        m = meters.length; // SQL arrays are 1-based
+        meterIndex.set(contribution.meterId, m);
+      }
+      const unique = contribution.aggregation === 'unique_count';
+      const value = contribution.value === null ? 'null' : JSON.stringify(contribution.value);
+      contribParts.push(
+        `{"e":${e},"m":${m},"g":${JSON.stringify(contribution.groupKey)},` +
+          `"v":${unique ? 'null' : value},"u":${unique ? value : 'null'}}`,
+      );
+    }
+  }
+  return { meters, events: `[${eventParts.join(',')}]`, contribs: `[${contribParts.join(',')}]` };
 }
 
 async function writeOnce(
@@ -192,30 +137,29 @@ async function writeOnce(
   tenantId: string,
   events: readonly EventToStore[],
 ): Promise<BatchWriteResult> {
-  // BEGIN and the tenant in one round trip (a simple query cannot take parameters, hence the check).
-  if (!TENANT_ID.test(tenantId))
-    throw new Error(`storeEventBatch: malformed tenant id ${JSON.stringify(tenantId)}`);
-  await client.query(`BEGIN; SET LOCAL app.tenant_id = '${tenantId}'`);
-  try {
-    const payload = JSON.stringify(
-      events.map((e) => ({ id: e.id, c: e.customerId, n: e.eventName, t: e.occurredAtMs, p: e.properties })),
-    );
-    const claimed = await client.query<{ event_id: string }>(CLAIM_AND_STORE, [tenantId, payload]);
-    const freshIds = new Set(claimed.rows.map((row) => row.event_id));
-    const { deltas, uniqueValues } = rollupDeltasOf(events.filter((e) => freshIds.has(e.id)));
-    const rollups = await upsertRollups(client, tenantId, slotOf(client), deltas);
-    const newUniqueValues = await insertUniqueValues(client, tenantId, uniqueValues);
-    await client.query('COMMIT');
-    return { freshIds, rollups, newUniqueValues };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+  const payload = payloadOf(events);
+  const { rows } = await client.query<{
+    duplicate_ids: string[] | null;
+    rollups: RollupRow[] | null;
+    unique_values: UniqueValueJson[] | null;
+  }>(INGEST_BATCH, [tenantId, slotOf(client), payload.meters, payload.events, payload.contribs]);
+  const row = rows[0];
+  return {
+    duplicateIds: new Set(row?.duplicate_ids ?? []),
+    rollups: (row?.rollups ?? []).map(storedRollupOf),
+    newUniqueValues: (row?.unique_values ?? []).map((v) => ({
+      meterId: v.meter_id,
+      customerId: v.customer_id,
+      bucketStartMs: Number(v.bucket_ms),
+      groupKey: v.group_key,
+      value: v.value,
+    })),
+  };
 }
 
 /**
  * Stores a batch whose events have distinct ids (the caller removes in-batch repeats) and resolved
- * customers. A deadlock or serialization failure rolled everything back, so the whole transaction is
+ * customers. A deadlock or serialization failure rolled everything back, so the whole statement is
  * simply run again; the keys it had claimed were released by the rollback.
  */
 export async function storeEventBatch(

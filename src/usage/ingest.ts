@@ -67,8 +67,8 @@ export async function ingestEvents(
   ]);
 
   const duplicates: number[] = [];
-  const firstIndexOfId = new Map<string, number>();
   const toStore: EventToStore[] = [];
+  /** id → the index of its first occurrence in the batch (the one stored). */
   const storedIndex = new Map<string, number>();
   for (const { index, event } of candidates) {
     const customerId = customerIds.get(event.customerRef);
@@ -85,11 +85,10 @@ export async function ingestEvents(
       continue;
     }
     // A repeat inside the batch is the same event sent twice: the first occurrence is the one stored.
-    if (firstIndexOfId.has(event.id)) {
+    if (storedIndex.has(event.id)) {
       duplicates.push(index);
       continue;
     }
-    firstIndexOfId.set(event.id, index);
     storedIndex.set(event.id, index);
     toStore.push({
       id: event.id,
@@ -104,7 +103,7 @@ export async function ingestEvents(
   const accepted: number[] = [];
   if (toStore.length > 0) {
     const written = await storeEventBatch(deps.pool, tenantId, toStore);
-    for (const [id, index] of storedIndex) (written.freshIds.has(id) ? accepted : duplicates).push(index);
+    for (const [id, index] of storedIndex) (written.duplicateIds.has(id) ? duplicates : accepted).push(index);
     await withTimeout(
       deps.aggregates.publish(tenantId, written.rollups, written.newUniqueValues),
       deps.publishTimeoutMs,

@@ -37,6 +37,12 @@ export const DEFAULT_INGEST_LIMIT: IngestLimit = { eventsPerSecond: 1_000_000, b
 /** Ranges longer than this are read from Postgres rollups directly (a year has 8,760 hours). */
 const MAX_CACHED_RANGE_HOURS = 24 * 45;
 
+export type IngestListener = (
+  tenantId: string,
+  events: readonly unknown[],
+  acceptedIndices: readonly number[],
+) => void;
+
 export type MeterUsage = UsageAggregate & {
   readonly source: 'cache' | 'postgres';
   readonly rebuiltHours: number;
@@ -48,6 +54,7 @@ export class UsageService {
   private readonly aggregates: AggregateCache;
   private readonly limiter: IngestRateLimiter;
   private readonly nowMs: () => number;
+  private readonly acceptedListeners: IngestListener[] = [];
 
   constructor(private readonly deps: UsageServiceDeps) {
     this.nowMs = deps.nowMs ?? Date.now;
@@ -69,8 +76,16 @@ export class UsageService {
     return this.limiter.take(tenantId, events);
   }
 
-  ingest(tenantId: string, events: readonly unknown[]): Promise<IngestReport> {
-    return ingestEvents(
+  /**
+   * `listener` hears of every ingest that stored events (tenant, the request's raw events, the accepted
+   * indices), synchronously after the durable write: it must only queue work (ThresholdWatcher).
+   */
+  onAccepted(listener: IngestListener): void {
+    this.acceptedListeners.push(listener);
+  }
+
+  async ingest(tenantId: string, events: readonly unknown[]): Promise<IngestReport> {
+    const report = await ingestEvents(
       {
         pool: this.deps.pool,
         customers: this.customers,
@@ -83,6 +98,27 @@ export class UsageService {
       events,
       this.nowMs(),
     );
+    if (report.accepted.length > 0) {
+      for (const listener of this.acceptedListeners) {
+        try {
+          listener(tenantId, events, report.accepted);
+        } catch (error) {
+          this.deps.onCacheError(error);
+        }
+      }
+    }
+    return report;
+  }
+
+  /**
+   * One of the tenant's meters, from the meter cache (meters are immutable); a miss reloads once, for
+   * a meter created a moment ago through another API process.
+   */
+  async meter(tenantId: string, meterId: string): Promise<Meter | undefined> {
+    const cached = (await this.meters.metersOf(tenantId)).find((meter) => meter.id === meterId);
+    if (cached !== undefined) return cached;
+    this.meters.invalidate(tenantId);
+    return (await this.meters.metersOf(tenantId)).find((meter) => meter.id === meterId);
   }
 
   async createMeter(db: PoolClient, tenantId: string, meter: NewMeter): Promise<MeterRow> {

@@ -14,6 +14,7 @@ import type {
   SubscriptionItem,
 } from '../domain/billing-types';
 import type { BillingPeriod, BillingSchedule } from '../domain/calendar';
+import type { UsageThresholdCrossing } from '../domain/usage/thresholds';
 
 /**
  * ApplicationFailure type of a declined payment: collectPayment records the attempt, then throws it
@@ -138,6 +139,27 @@ export interface SubscriptionWorkflowInput {
   readonly invoicesIssued: number;
   /** Counts updates so each change gets a deterministic idempotency key for its invoice. */
   readonly changeSeq: number;
+  /**
+   * Usage thresholds (80 %, 100 % of a metered allowance) reached lately, newest last, at most 20 —
+   * for operators (getState in the Temporal UI). Absent in runs started before entitlements existed.
+   */
+  readonly usageThresholds?: readonly UsageThresholdCrossing[];
+  /**
+   * Usage charges: periods whose usage is still to be billed in arrears (queued when a period ends or a
+   * service pause starts, billed on the next invoice), each with the items it was served with. Absent
+   * in runs started before usage charges.
+   */
+  readonly usageDue?: readonly UsageDue[];
+}
+
+/** A served period whose usage charges are not billed yet. */
+export interface UsageDue {
+  readonly period: { readonly start: string; readonly end: string };
+  readonly items: readonly {
+    readonly itemId: string;
+    readonly priceId: string;
+    readonly planId: string;
+  }[];
 }
 
 export interface SubscriptionState extends SubscriptionWorkflowInput {
@@ -289,6 +311,11 @@ export interface PaymentMethodUpdatedSignal {
 export const paymentSucceededSignal = defineSignal<[PaymentSucceededSignal]>('paymentSucceeded');
 export const paymentFailedSignal = defineSignal<[PaymentFailedSignal]>('paymentFailed');
 export const paymentMethodUpdatedSignal = defineSignal<[PaymentMethodUpdatedSignal]>('paymentMethodUpdated');
+
+/** Sent by the API's ThresholdWatcher (at least once; the workflow ignores a repeat of a crossing). */
+export type UsageThresholdReachedSignal = UsageThresholdCrossing;
+export const usageThresholdReachedSignal =
+  defineSignal<[UsageThresholdReachedSignal]>('usageThresholdReached');
 
 // ---------------------------------------------------------------------------------------------------
 // Queries.

@@ -30,6 +30,7 @@ import type {
   IssuedInvoice,
   OutboxEvent,
   PaymentDeclinedDetails,
+  UsageLinesResult,
 } from '../activities/contracts';
 import type {
   BillingSettings,
@@ -47,6 +48,7 @@ import {
 import { isUpgrade, validateItems } from '../domain/catalog';
 import { graceEndsAt, nextRetryAt } from '../domain/dunning';
 import { cancellationCreditLines, periodLines, prorationLines, sumLinesMinor } from '../domain/invoice-lines';
+import { withCrossing } from '../domain/usage/thresholds';
 import {
   addAddonUpdate,
   cancelUpdate,
@@ -66,6 +68,7 @@ import {
   SearchAttributes,
   undoCancelUpdate,
   upcomingInvoiceQuery,
+  usageThresholdReachedSignal,
   type AddAddonRequest,
   type CancelRequest,
   type CancelResult,
@@ -86,6 +89,7 @@ import {
   type SubscriptionStatus,
   type SubscriptionWorkflowInput,
   type SubscriptionWorkflowResult,
+  type UsageDue,
 } from './contracts';
 import {
   currentPeriodOf,
@@ -277,6 +281,7 @@ export async function subscriptionWorkflow(
     idempotencyKey: string,
     servicePeriod: { start: string; end: string },
     lines: InvoiceLineDraft[],
+    usage: UsageLinesResult['usageBilled'] = [],
   ): Promise<IssuedInvoice> => {
     const invoice = await db.issueInvoice({
       tenantId: s.tenantId,
@@ -289,6 +294,8 @@ export async function subscriptionWorkflow(
       lines,
       // Never before the period it opens (an anchor with milliseconds, and now truncated to the second).
       issuedAt: nowIso() < servicePeriod.start ? servicePeriod.start : nowIso(),
+      // usage-charges: only invoices that bill usage carry the field (others are exactly as before).
+      ...(usage.length === 0 ? {} : { usageBilled: usage }),
     });
     s.invoicesIssued += 1;
     s.lastInvoice = summarize(invoice);
@@ -420,6 +427,67 @@ export async function subscriptionWorkflow(
     }
   };
 
+  // ---- usage-charges ▼ Usage charges are billed in arrears (ADR 0008, "Billing"): a period's usage
+  // on the next period's invoice, or on a final invoice when the subscription ends.
+
+  const usageDueOf = (
+    served: { start: string; end: string },
+    items: readonly SubscriptionItem[],
+  ): UsageDue => ({
+    period: { start: served.start, end: served.end },
+    items: items.map((item) => ({
+      itemId: item.itemId,
+      priceId: item.price.priceId,
+      planId: item.price.planId,
+    })),
+  });
+
+  /** Usage lines of the due periods; late usage of earlier periods is looked up once, with the first. */
+  const usageOf = async (dues: readonly UsageDue[], idempotencyKey: string) => {
+    const results: UsageLinesResult[] = [];
+    for (const [index, due] of dues.entries()) {
+      results.push(
+        await db.usageLines({
+          tenantId: s.tenantId,
+          subscriptionId: s.subscriptionId,
+          customerId: s.customerId,
+          currency: s.currency,
+          period: due.period,
+          items: due.items,
+          idempotencyKey,
+          ...(index === 0 ? {} : { lookbackPeriods: 0 }),
+        }),
+      );
+    }
+    return {
+      lines: results.flatMap((result) => result.lines),
+      usageBilled: results.flatMap((result) => result.usageBilled),
+    };
+  };
+
+  /** The subscription ends at `endAt`: usage not billed yet (queued, and the current period's up to
+   * `endAt`) goes on a final invoice, charged like any other. */
+  const invoiceFinalUsage = async (endAt: string): Promise<void> => {
+    const dues = [...(s.usageDue ?? [])];
+    if (s.schedule !== null && !servicePaused())
+      dues.push(usageDueOf({ start: period().start, end: endAt }, s.items));
+    const first = dues[0];
+    if (first === undefined) return;
+    const key = `invoice:${s.subscriptionId}:final_usage:${first.period.start}`;
+    const usage = await usageOf(dues, key);
+    s.usageDue = [];
+    if (usage.lines.length === 0) return;
+    const invoice = await issue(
+      'subscription_update',
+      key,
+      { start: first.period.start, end: endAt },
+      usage.lines,
+      usage.usageBilled,
+    );
+    await settleNewInvoice(invoice, 'subscription_update');
+  };
+  // ---- usage-charges ▲
+
   /** Issues the current period's invoice and charges it (unless collection is paused). */
   const invoiceCurrentPeriod = async (): Promise<void> => {
     const current = period();
@@ -440,12 +508,13 @@ export async function subscriptionWorkflow(
             roundingMode: policy.roundingMode,
           });
     const lines = [...itemLines, ...s.pendingLines];
-    const invoice = await issue(
-      billingReason,
-      `invoice:${s.subscriptionId}:${current.start}`,
-      current,
-      lines,
-    );
+    // usage-charges: the usage of the period(s) that ended, in arrears, with this period's lines.
+    const invoiceKey = `invoice:${s.subscriptionId}:${current.start}`;
+    const due = s.usageDue ?? [];
+    const usage = due.length > 0 && patched('usage-charges') ? await usageOf(due, invoiceKey) : null;
+    if (usage !== null) lines.push(...usage.lines);
+    const invoice = await issue(billingReason, invoiceKey, current, lines, usage?.usageBilled);
+    if (usage !== null) s.usageDue = [];
     s.pendingLines = [];
     s.periodInvoiced = true;
     s.currentPeriodInvoiceId = invoice.invoiceId;
@@ -621,6 +690,8 @@ export async function subscriptionWorkflow(
     }
 
     if (s.schedule !== null && !servicePaused() && nowMs >= parseInstantMs(period().end)) {
+      // usage-charges: ending with the period, its usage goes on a final invoice.
+      if (s.cancelAtPeriodEnd && patched('usage-charges')) await invoiceFinalUsage(period().end);
       return endOfPeriod();
     }
     return 'continue';
@@ -631,6 +702,9 @@ export async function subscriptionWorkflow(
       endNow(s.cancellation?.reason ?? 'canceled_at_period_end', period().end);
       return 'finished';
     }
+    // usage-charges: the period's usage is due on the next invoice, priced with the items it was
+    // served with (before a scheduled change applies).
+    if (patched('usage-charges')) s.usageDue = [...(s.usageDue ?? []), usageDueOf(period(), s.items)];
     if (s.scheduledItems !== null) {
       s.items = s.scheduledItems;
       s.scheduledItems = null;
@@ -877,6 +951,8 @@ export async function subscriptionWorkflow(
           wake = true;
           return { status: s.status, cancelAt: current.end, creditNote: null, invoice: null };
         }
+        // usage-charges: usage not billed yet goes on a final invoice before the subscription ends.
+        if (patched('usage-charges')) await invoiceFinalUsage(now);
         let creditNote: CancelResult['creditNote'] = null;
         let finalInvoice: CancelResult['invoice'] = null;
         const prorated =
@@ -1010,6 +1086,13 @@ export async function subscriptionWorkflow(
               roundingMode: settingsNow.roundingMode,
             });
             s.pendingLines = [...s.pendingLines, ...credit];
+            // usage-charges: the usage served until the pause is billed on the first invoice after it.
+            if (patched('usage-charges')) {
+              s.usageDue = [
+                ...(s.usageDue ?? []),
+                usageDueOf({ start: period().start, end: nowIso() }, s.items),
+              ];
+            }
             pauseServiceNow();
           } else {
             s.pause = { ...s.pause, inEffect: true };
@@ -1152,6 +1235,10 @@ export async function subscriptionWorkflow(
     s.hasPaymentMethod = true;
     retryOnNewPaymentMethod = true;
     wake = true;
+  });
+  // Entitlements: a usage threshold was reached. A fact kept for operators (getState); nothing to wake.
+  setHandler(usageThresholdReachedSignal, (crossing) => {
+    s.usageThresholds = withCrossing(s.usageThresholds, crossing);
   });
 
   setHandler(getStateQuery, state);

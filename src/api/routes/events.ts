@@ -1,4 +1,4 @@
-import express, { Router, type Request, type Response } from 'express';
+import express, { Router, type Request } from 'express';
 import type { Pool } from 'pg';
 import type { EventFieldError } from '../../domain/usage/usage-event';
 import { MAX_BATCH_EVENTS, type IngestReport } from '../../usage/ingest';
@@ -39,22 +39,12 @@ function rejectedEntry(index: number, errors: readonly EventFieldError[]) {
   };
 }
 
-// problem.ts has no 429 kind yet; the body follows the same RFC 9457 shape.
-function sendRateLimited(req: Request, res: Response, retryAfterSeconds: number): void {
-  res
-    .status(429)
-    .setHeader('Retry-After', String(retryAfterSeconds))
-    .type('application/problem+json')
-    .send(
-      JSON.stringify({
-        type: `${PROBLEM_BASE_URI}rate-limited`,
-        title: 'Too many usage events',
-        status: 429,
-        detail: `The tenant's ingestion rate limit is exhausted; retry after ${retryAfterSeconds} s`,
-        instance: req.originalUrl,
-        field: 'events',
-      }),
-    );
+function rateLimited(retryAfterSeconds: number): ProblemError {
+  return new ProblemError(
+    'rateLimited',
+    `The tenant's ingestion rate limit is exhausted; retry after ${retryAfterSeconds} s`,
+    { field: 'events', retry_after: retryAfterSeconds },
+  );
 }
 
 function requireJson(req: Request): void {
@@ -102,7 +92,7 @@ export function eventsRouter({ pool, usage }: EventRouteDeps): Router {
     }
     const { tenantId } = authOf(res);
     const decision = await usage.takeIngestTokens(tenantId, events.length);
-    if (!decision.allowed) return sendRateLimited(req, res, decision.retryAfterSeconds);
+    if (!decision.allowed) throw rateLimited(decision.retryAfterSeconds);
     const report = await usage.ingest(tenantId, events);
     if (report.accepted.length === 0 && report.duplicates.length === 0) {
       // Nothing in the batch could be stored: an error, not a partial success.
@@ -124,7 +114,7 @@ export function eventsRouter({ pool, usage }: EventRouteDeps): Router {
     requireJson(req);
     const { tenantId } = authOf(res);
     const decision = await usage.takeIngestTokens(tenantId, 1);
-    if (!decision.allowed) return sendRateLimited(req, res, decision.retryAfterSeconds);
+    if (!decision.allowed) throw rateLimited(decision.retryAfterSeconds);
     const report = await usage.ingest(tenantId, [req.body as unknown]);
     const rejected = report.rejected[0];
     if (rejected) {
