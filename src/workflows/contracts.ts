@@ -331,6 +331,11 @@ export interface UpcomingInvoice {
   readonly subtotalMinor: number;
   /** Before the customer's credit balance, which only the database knows. */
   readonly totalMinor: number;
+  /**
+   * The served periods whose usage charges the invoice will bill in arrears (the current one up to
+   * now, and any queued); the API prices them from the rollups, since usage lives in the database.
+   */
+  readonly usageDue?: readonly UsageDue[];
 }
 
 export const getStateQuery = defineQuery<SubscriptionState>('getState');

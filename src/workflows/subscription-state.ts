@@ -210,9 +210,22 @@ export function upcomingInvoiceOf(state: SubscriptionWorkflowInput): UpcomingInv
   if (state.pause !== null && state.pause.behavior === 'pause_service') return null;
   let period: BillingPeriod;
   let items = state.items;
+  const usageDue = [...(state.usageDue ?? [])];
   if (state.status === 'trialing' && state.trial !== null) {
     period = periodOf(createSchedule(state.trial.end, recurrenceOf(items), state.alignment), 0);
   } else if (state.schedule !== null) {
+    if (state.periodInvoiced) {
+      // The renewal bills the period being served now in arrears, with the items serving it.
+      const served = periodOf(state.schedule, state.periodIndex);
+      usageDue.push({
+        period: { start: served.start, end: served.end },
+        items: state.items.map((item) => ({
+          itemId: item.itemId,
+          priceId: item.price.priceId,
+          planId: item.price.planId,
+        })),
+      });
+    }
     period = periodOf(state.schedule, state.periodInvoiced ? state.periodIndex + 1 : state.periodIndex);
     items = state.scheduledItems ?? state.items;
   } else {
@@ -228,6 +241,7 @@ export function upcomingInvoiceOf(state: SubscriptionWorkflowInput): UpcomingInv
     lines,
     subtotalMinor,
     totalMinor: subtotalMinor,
+    ...(usageDue.length === 0 ? {} : { usageDue }),
   };
 }
 

@@ -9,9 +9,10 @@ import { insertSubscription } from '../../db/subscriptions';
 import { newId } from '../../db/ids';
 import { withTenant } from '../../db/with-tenant';
 import { taxInvoice } from '../../activities/invoice-tax';
+import { createUsageBillingActivities } from '../../activities/usage-billing';
 import { createTableTaxProvider } from '../../domain/tax/table-tax-provider';
 import type { TaxProvider } from '../../domain/tax/types';
-import type { PriceSnapshot, SubscriptionItem } from '../../domain/billing-types';
+import type { InvoiceLineDraft, PriceSnapshot, SubscriptionItem } from '../../domain/billing-types';
 import { validateItems } from '../../domain/catalog';
 import {
   addAddonUpdate,
@@ -319,6 +320,10 @@ export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
         },
       );
     }
+    // Usage charges billed in arrears: what the rollups hold so far for the periods the renewal will
+    // bill (the current period's usage grows until it ends), priced as the renewal will price it.
+    const usageLines = await upcomingUsageLines(pool, auth.tenantId, found.row, upcoming);
+    const lines = [...upcoming.lines, ...usageLines];
     // Tax is decided as finalization will decide it (same provider, same rules, the renewal's issue
     // date), so the preview is what the customer will be charged, not a pre-tax estimate.
     const { tax, balanceMinor } = await withTenant(pool, auth.tenantId, async (db) => ({
@@ -326,7 +331,7 @@ export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
         customerId: found.row.customer_id,
         currency: upcoming.currency,
         issuedAt: upcoming.issuesAt,
-        lines: upcoming.lines,
+        lines,
       }),
       balanceMinor: await customerCreditBalanceMinor(db, found.row.customer_id, upcoming.currency),
     }));
@@ -342,7 +347,7 @@ export function subscriptionsRouter(deps: SubscriptionRouteDeps): Router {
       next_payment_attempt: upcoming.issuesAt,
       lines: {
         object: 'list' as const,
-        data: upcoming.lines.map((line, index) => ({
+        data: lines.map((line, index) => ({
           kind: line.kind,
           description: line.description,
           quantity: line.quantity,
@@ -707,4 +712,31 @@ async function priceOrProblem(
     }
     throw error;
   }
+}
+
+/** The usage lines the next renewal will carry, as of now (the same activity the workflow calls). */
+async function upcomingUsageLines(
+  pool: Pool,
+  tenantId: string,
+  row: SubscriptionDbRow,
+  upcoming: UpcomingInvoice,
+): Promise<InvoiceLineDraft[]> {
+  const dues = upcoming.usageDue ?? [];
+  if (dues.length === 0) return [];
+  const usage = createUsageBillingActivities({ pool });
+  const lines: InvoiceLineDraft[] = [];
+  for (const [index, due] of dues.entries()) {
+    const result = await usage.usageLines({
+      tenantId,
+      subscriptionId: row.id,
+      customerId: row.customer_id,
+      currency: upcoming.currency,
+      period: due.period,
+      items: due.items,
+      idempotencyKey: `invoice:${row.id}:${upcoming.periodStart}`,
+      ...(index === 0 ? {} : { lookbackPeriods: 0 }),
+    });
+    lines.push(...result.lines);
+  }
+  return lines;
 }
