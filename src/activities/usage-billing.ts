@@ -15,6 +15,7 @@ import {
   type ChargeWithMeter,
 } from '../db/usage-charges';
 import { withTenant } from '../db/with-tenant';
+import { compactPendingRollups } from '../usage/rollup-compactor';
 import type { InvoiceLineDraft } from '../domain/billing-types';
 import {
   chargeLines,
@@ -39,6 +40,10 @@ export function createUsageBillingActivities({ pool }: { readonly pool: Pool }) 
       const usagePeriod = usagePeriodOf(input.period);
       const lookback = Math.min(Math.max(input.lookbackPeriods ?? LATE_USAGE_LOOKBACK_PERIODS, 0), 36);
       const planIds = [...new Set(input.items.map((item) => item.planId))];
+      // Rollups lag ingestion by a compaction pass: billing folds what is pending first and commits
+      // it, so an invoice counts every event acknowledged before it, and the reads below (on two
+      // connections) all see the fold.
+      await withTenant(pool, input.tenantId, (db) => compactPendingRollups(db, input.tenantId));
       return withTenant(pool, input.tenantId, async (db) => {
         const roundingMode = await tenantRoundingMode(db);
         const billedRows = await readBilledUsage(
@@ -67,7 +72,9 @@ export function createUsageBillingActivities({ pool }: { readonly pool: Pool }) 
             periods.push(entry.period);
         }
         const meters = [...new Map(charges.map((c) => [c.meter.id, c.meter])).values()];
-        const usage = await readPeriodUsage(db, input.tenantId, input.customerId, meters, periods);
+        const usage = await readPeriodUsage(db, input.tenantId, input.customerId, meters, periods, (read) =>
+          withTenant(pool, input.tenantId, read),
+        );
         const quantitiesOf = (entry: ChargeWithMeter, period: UsagePeriod) =>
           quantities(
             entry,

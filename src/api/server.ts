@@ -39,7 +39,12 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     logger.info({ signal }, 'stopping API');
     server.close(() => {
-      void Promise.allSettled([pool.end(), redis.quit(), connection.close()]).then(() => process.exit(0));
+      // The rollup compactor first: its last pass and publishes need the pool and Redis.
+      const stopCompactor = app.locals.stopUsageCompactor as (() => Promise<void>) | undefined;
+      void Promise.resolve(stopCompactor?.())
+        .catch(() => undefined)
+        .then(() => Promise.allSettled([pool.end(), redis.quit(), connection.close()]))
+        .then(() => process.exit(0));
     });
   };
   process.once('SIGINT', () => stop('SIGINT'));

@@ -151,6 +151,12 @@ export async function readPeriodUsage(
   customerId: string,
   meters: readonly Meter[],
   periods: readonly { readonly start: string; readonly end: string }[],
+  /**
+   * Runs the distinct-values read on another connection of the tenant, in parallel with the rollup
+   * reads on `db` (the two are independent index reads, each meter's quantity comes from one of
+   * them, and a late event between them is adjusted on the next invoice like any other).
+   */
+  alongside?: <T>(read: (other: PoolClient) => Promise<T>) => Promise<T>,
 ): Promise<PeriodUsageRows> {
   const states = new Map<number, Map<string, GroupedState[]>>();
   const distinct = new Map<number, Map<string, GroupedValue[]>>();
@@ -160,6 +166,41 @@ export async function readPeriodUsage(
   if (periods.length === 0 || meters.length === 0) return { states, distinct };
   const periodArgs = [periods.map((p) => p.start), periods.map((p) => p.end)];
   const FROM = `unnest($3::timestamptz[], $4::timestamptz[]) WITH ORDINALITY AS p (s, e, i)`;
+  const days = periods.map(wholeDaysOf);
+  const readDistinct = (client: PoolClient) =>
+    uniqueMeters.length === 0
+      ? Promise.resolve({ rows: [] as { i: string; meter_id: string; group_key: string; value: string }[] })
+      : client.query<{ i: string; meter_id: string; group_key: string; value: string }>(
+          `WITH p AS (
+             SELECT * FROM unnest($3::timestamptz[], $4::timestamptz[], $6::timestamptz[], $7::timestamptz[])
+                    WITH ORDINALITY AS p (s, e, d1, d2, i))
+           SELECT p.i, u.meter_id, u.group_key, u.value
+             FROM p JOIN usage_unique_values_daily u
+                    ON u.tenant_id = $1 AND u.customer_id = $2 AND u.meter_id = ANY($5::text[])
+                   AND u.day >= (p.d1 AT TIME ZONE 'UTC')::date AND u.day < (p.d2 AT TIME ZONE 'UTC')::date
+           UNION ALL
+           SELECT p.i, u.meter_id, u.group_key, u.value
+             FROM p JOIN usage_unique_values u
+                    ON u.tenant_id = $1 AND u.customer_id = $2 AND u.meter_id = ANY($5::text[])
+                   AND u.bucket_start >= p.s AND u.bucket_start < p.d1
+           UNION ALL
+           SELECT p.i, u.meter_id, u.group_key, u.value
+             FROM p JOIN usage_unique_values u
+                    ON u.tenant_id = $1 AND u.customer_id = $2 AND u.meter_id = ANY($5::text[])
+                   AND u.bucket_start >= p.d2 AND u.bucket_start < p.e`,
+          [
+            tenantId,
+            customerId,
+            ...periodArgs,
+            uniqueMeters,
+            days.map((d) => d.fromDay),
+            days.map((d) => d.toDay),
+          ],
+        );
+  // Started first so it runs while `db` reads the rollups (one client runs one query at a time).
+  const uniquePending = alongside === undefined || uniqueMeters.length === 0 ? null : alongside(readDistinct);
+  // Observed at once, awaited below: a failing rollup read must not leave it unhandled.
+  uniquePending?.catch(() => undefined);
   // One client runs one query at a time: sequential, not Promise.all.
   const sums =
     stateMeters.length === 0
@@ -198,37 +239,7 @@ export async function readPeriodUsage(
   // ones (two index ranges: [s, d1) and [d2, e)). A value seen in more than one part is dropped here
   // in memory: cheaper than Postgres sorting every row for a UNION. A period inside one day reads
   // hours only (d1 = d2 = e).
-  const days = periods.map(wholeDaysOf);
-  const unique =
-    uniqueMeters.length === 0
-      ? { rows: [] }
-      : await db.query<{ i: string; meter_id: string; group_key: string; value: string }>(
-          `WITH p AS (
-             SELECT * FROM unnest($3::timestamptz[], $4::timestamptz[], $6::timestamptz[], $7::timestamptz[])
-                    WITH ORDINALITY AS p (s, e, d1, d2, i))
-           SELECT p.i, u.meter_id, u.group_key, u.value
-             FROM p JOIN usage_unique_values_daily u
-                    ON u.tenant_id = $1 AND u.customer_id = $2 AND u.meter_id = ANY($5::text[])
-                   AND u.day >= (p.d1 AT TIME ZONE 'UTC')::date AND u.day < (p.d2 AT TIME ZONE 'UTC')::date
-           UNION ALL
-           SELECT p.i, u.meter_id, u.group_key, u.value
-             FROM p JOIN usage_unique_values u
-                    ON u.tenant_id = $1 AND u.customer_id = $2 AND u.meter_id = ANY($5::text[])
-                   AND u.bucket_start >= p.s AND u.bucket_start < p.d1
-           UNION ALL
-           SELECT p.i, u.meter_id, u.group_key, u.value
-             FROM p JOIN usage_unique_values u
-                    ON u.tenant_id = $1 AND u.customer_id = $2 AND u.meter_id = ANY($5::text[])
-                   AND u.bucket_start >= p.d2 AND u.bucket_start < p.e`,
-          [
-            tenantId,
-            customerId,
-            ...periodArgs,
-            uniqueMeters,
-            days.map((d) => d.fromDay),
-            days.map((d) => d.toDay),
-          ],
-        );
+  const unique = uniquePending === null ? await readDistinct(db) : await uniquePending;
   const latestByKey = new Map(
     latest.rows.map((row) => [`${row.i}\x1f${row.meter_id}\x1f${row.group_key}`, row]),
   );

@@ -1,12 +1,12 @@
-// The durable write of one ingestion batch: claim the event keys, store the claimed events, add them to
-// the rollups, all in one transaction. The ON CONFLICT DO NOTHING RETURNING on the key table is the
+// The durable write of one ingestion batch: claim the event keys, store the claimed events, append their
+// summed contributions as one pending rollup delta, all in one transaction. The ON CONFLICT DO NOTHING RETURNING on the key table is the
 // dedupe decision: nothing in memory or Redis is consulted first, so an event whose earlier attempt
 // rolled back or never reached COMMIT is stored by the retry, and one that did commit is not stored again.
 
 import type { Pool, PoolClient } from 'pg';
 import { DatabaseError } from 'pg';
 import type { EventProperties } from '../domain/usage/usage-event';
-import type { FreshEvent, RollupState, UniqueValueRow } from '../domain/usage/rollup';
+import type { FreshEvent, RollupState } from '../domain/usage/rollup';
 
 export interface EventToStore extends FreshEvent {
   readonly eventName: string;
@@ -27,29 +27,10 @@ export interface StoredRollup {
 export interface BatchWriteResult {
   /** Submitted ids that were already stored (duplicates); every other submitted id is stored now. */
   readonly duplicateIds: ReadonlySet<string>;
-  readonly rollups: StoredRollup[];
-  readonly newUniqueValues: UniqueValueRow[];
 }
 
-/** Rows per (meter, customer, hour, group): one per concurrently writing connection. */
-export const ROLLUP_SLOTS = 16;
 const MAX_ATTEMPTS = 4;
 const RETRYABLE = new Set(['40P01', '40001']); // deadlock_detected, serialization_failure
-
-// Each pooled connection writes its own slot, so concurrent transactions of one process never wait on
-// each other's rollup rows. Which connection gets which slot does not matter for correctness: two
-// writers on one slot merely serialize on its row lock.
-const slotOfConnection = new WeakMap<PoolClient, number>();
-let nextSlot = 0;
-function slotOf(client: PoolClient): number {
-  let slot = slotOfConnection.get(client);
-  if (slot === undefined) {
-    slot = nextSlot % ROLLUP_SLOTS;
-    nextSlot += 1;
-    slotOfConnection.set(client, slot);
-  }
-  return slot;
-}
 
 export interface RollupRow {
   meter_id: string;
@@ -87,33 +68,42 @@ export function storedRollupOf(row: RollupRow): StoredRollup {
 }
 
 // One statement, one round trip, its own transaction (migration 0007): claims the keys, stores the
-// claimed events, sums their contributions into this connection's rollup slot and answers with the
-// duplicates and the written rollup rows.
-const INGEST_BATCH =
-  'SELECT duplicate_ids, rollups, unique_values FROM usage_ingest_batch($1, $2, $3, $4, $5)';
+// claimed events and appends ONE pending rollup delta (the claimed events' contributions summed in
+// SQL); answers with the duplicates. The compactor (rollup-compactor.ts) folds deltas into rollups.
+const INGEST_BATCH = 'SELECT usage_ingest_batch($1, $2, $3, $4) AS duplicate_ids';
 
-interface UniqueValueJson {
-  meter_id: string;
-  customer_id: string;
-  bucket_ms: number;
-  group_key: string;
-  value: string;
+// A JSON string literal. Printable ASCII except '"' and '\\' (ids, names, decimals: the usual case) is
+// its own JSON string body, so it skips JSON.stringify.
+const PLAIN = /^[ !#-[\]-~]*$/;
+function quoted(text: string): string {
+  return PLAIN.test(text) ? `"${text}"` : JSON.stringify(text);
 }
 
 /**
  * The two JSON arguments, written in one pass without intermediate objects: the events (the order in
- * which their keys are claimed) and their meter contributions, by event index and meter index.
+ * which their keys are claimed) and their meter contributions, by event index and meter index. The
+ * quoted group keys are cached per batch (a batch has a handful of distinct ones).
  */
 function payloadOf(events: readonly EventToStore[]): { meters: string[]; events: string; contribs: string } {
   const meterIndex = new Map<string, number>();
+  const groupText = new Map<string, string>();
   const meters: string[] = [];
-  const eventParts: string[] = new Array<string>(events.length);
-  const contribParts: string[] = [];
+  let eventsJson = '[';
+  let contribsJson = '[';
   for (let e = 0; e < events.length; e += 1) {
     const event = events[e] as EventToStore;
-    eventParts[e] =
-      `{"id":${JSON.stringify(event.id)},"c":${JSON.stringify(event.customerId)},` +
-      `"n":${JSON.stringify(event.eventName)},"t":${event.occurredAtMs},"p":${JSON.stringify(event.properties)}}`;
+    eventsJson +=
+      (e === 0 ? '{"id":' : ',{"id":') +
+      quoted(event.id) +
+      ',"c":' +
+      quoted(event.customerId) +
+      ',"n":' +
+      quoted(event.eventName) +
+      ',"t":' +
+      String(event.occurredAtMs) +
+      ',"p":' +
+      JSON.stringify(event.properties) +
+      '}';
     for (const contribution of event.contributions) {
       let m = meterIndex.get(contribution.meterId);
       if (m === undefined) {
@@ -121,15 +111,25 @@ function payloadOf(events: readonly EventToStore[]): { meters: string[]; events:
         m = meters.length; // SQL arrays are 1-based
         meterIndex.set(contribution.meterId, m);
       }
+      let g = groupText.get(contribution.groupKey);
+      if (g === undefined) {
+        g = quoted(contribution.groupKey);
+        groupText.set(contribution.groupKey, g);
+      }
       const unique = contribution.aggregation === 'unique_count';
-      const value = contribution.value === null ? 'null' : JSON.stringify(contribution.value);
-      contribParts.push(
-        `{"e":${e},"m":${m},"g":${JSON.stringify(contribution.groupKey)},` +
-          `"v":${unique ? 'null' : value},"u":${unique ? value : 'null'}}`,
-      );
+      const value = contribution.value === null ? 'null' : quoted(contribution.value);
+      contribsJson +=
+        (contribsJson.length === 1 ? '{"e":' : ',{"e":') +
+        String(e) +
+        ',"m":' +
+        String(m) +
+        ',"g":' +
+        g +
+        (unique ? ',"v":null,"u":' + value : ',"v":' + value + ',"u":null') +
+        '}';
     }
   }
-  return { meters, events: `[${eventParts.join(',')}]`, contribs: `[${contribParts.join(',')}]` };
+  return { meters, events: eventsJson + ']', contribs: contribsJson + ']' };
 }
 
 async function writeOnce(
@@ -138,23 +138,13 @@ async function writeOnce(
   events: readonly EventToStore[],
 ): Promise<BatchWriteResult> {
   const payload = payloadOf(events);
-  const { rows } = await client.query<{
-    duplicate_ids: string[] | null;
-    rollups: RollupRow[] | null;
-    unique_values: UniqueValueJson[] | null;
-  }>(INGEST_BATCH, [tenantId, slotOf(client), payload.meters, payload.events, payload.contribs]);
-  const row = rows[0];
-  return {
-    duplicateIds: new Set(row?.duplicate_ids ?? []),
-    rollups: (row?.rollups ?? []).map(storedRollupOf),
-    newUniqueValues: (row?.unique_values ?? []).map((v) => ({
-      meterId: v.meter_id,
-      customerId: v.customer_id,
-      bucketStartMs: Number(v.bucket_ms),
-      groupKey: v.group_key,
-      value: v.value,
-    })),
-  };
+  const { rows } = await client.query<{ duplicate_ids: string[] | null }>(INGEST_BATCH, [
+    tenantId,
+    payload.meters,
+    payload.events,
+    payload.contribs,
+  ]);
+  return { duplicateIds: new Set(rows[0]?.duplicate_ids ?? []) };
 }
 
 /**

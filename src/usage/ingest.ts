@@ -1,13 +1,14 @@
 // One ingestion request, start to finish: validate every event, resolve customers, work out what each
-// event adds to which meter, store the batch durably (that is where duplicates are decided), then
-// publish the new aggregates to Redis. The report names every index: accepted, duplicate or rejected.
+// event adds to which meter, store the batch durably (that is where duplicates are decided; the batch's
+// rollup contributions are appended as one pending delta in the same transaction, and the compactor
+// folds them into rollups and publishes them to Redis off the request path). The report names every
+// index: accepted, duplicate or rejected.
 
 import type { Pool } from 'pg';
 import { contributionsOf, type Meter } from '../domain/usage/meter';
 import { validateUsageEvent, type EventFieldError, type UsageEvent } from '../domain/usage/usage-event';
 import type { CustomerResolver } from './customer-resolver';
 import { storeEventBatch, type EventToStore } from './event-store';
-import type { AggregateCache } from './redis-aggregates';
 
 export const MAX_BATCH_EVENTS = 10_000;
 
@@ -28,23 +29,11 @@ export interface IngestDeps {
   readonly pool: Pool;
   readonly customers: CustomerResolver;
   readonly metersOf: (tenantId: string) => Promise<Meter[]>;
-  readonly aggregates: AggregateCache;
-  /** Redis publishing is best effort after COMMIT; a failure leaves the cache to be rebuilt. */
-  readonly onPublishError: (error: unknown) => void;
-  readonly publishTimeoutMs: number;
 }
 
 interface Candidate {
   readonly index: number;
   readonly event: UsageEvent;
-}
-
-function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis publish took longer than ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 export async function ingestEvents(
@@ -104,10 +93,6 @@ export async function ingestEvents(
   if (toStore.length > 0) {
     const written = await storeEventBatch(deps.pool, tenantId, toStore);
     for (const [id, index] of storedIndex) (written.duplicateIds.has(id) ? duplicates : accepted).push(index);
-    await withTimeout(
-      deps.aggregates.publish(tenantId, written.rollups, written.newUniqueValues),
-      deps.publishTimeoutMs,
-    ).catch(deps.onPublishError);
   }
   const ascending = (a: number, b: number) => a - b;
   return {

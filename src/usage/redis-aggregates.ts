@@ -4,14 +4,16 @@
 //   s␟{slot}␟{group}   → "{version}|{count}|{sum}|{max}|{latestMs}|{latestValue}|{latestEventId}"
 //   u␟{group}␟{value}  → "1"   (unique_count: one field per distinct value)
 //   _c                 → until when (epoch ms) the hash is known to hold every slot row
-// Writers send the *cumulative* state of each slot row they just committed, with the row's version,
-// and a field is replaced only by a higher version. Slot states are therefore last-writer-wins
+// The rollup compactor (rollup-compactor.ts) sends the *cumulative* state of each slot row it just
+// committed, with the row's version, and a field is replaced only by a higher version. Slot states are therefore last-writer-wins
 // registers ordered by Postgres itself: a write that arrives late, twice, or after a rebuild cannot
 // double-count or go backwards, so no increment is ever replayed or lost against a rebuild.
 // A hash becomes trusted (`_c`) only through a rebuild from Postgres, done by a script that first checks
 // the epoch key: a FLUSHALL between the rebuild's Postgres read and its write removes the epoch, and
 // the rebuild is retried rather than marking a hash complete that misses commits wiped by the flush.
 // `_c` expires (completeTtlMs), bounding how long a lost post-commit write can hide a new slot row.
+// Rollups now trail ingestion by the pending deltas: a rebuild folds them first (same transaction as
+// its read), so a rebuilt hour includes every committed event.
 
 import { randomBytes } from 'node:crypto';
 import type { Redis, Result } from 'ioredis';
@@ -20,6 +22,7 @@ import { withTenant } from '../db/with-tenant';
 import type { GroupedState, GroupedValue } from '../domain/usage/usage-query';
 import { HOUR_MS, type RollupState, type UniqueValueRow } from '../domain/usage/rollup';
 import { storedRollupOf, type RollupRow, type StoredRollup } from './event-store';
+import { foldPendingRollups, type CompactionResult } from './rollup-compactor';
 
 const SEP = '\x1f';
 const EPOCH_KEY = 'usage:epoch';
@@ -233,8 +236,19 @@ export class AggregateCache {
    * complete; answers from the merge of both (the higher version of every slot wins).
    */
   private async rebuild(tenantId: string, meterId: string, customerId: string, hours: readonly number[]) {
+    // The epoch is read before Postgres: a FLUSHALL after this point makes the rebuild script refuse.
     const epoch = await this.currentEpoch();
-    const fromPostgres = await readHoursFromPostgres(this.pool, tenantId, meterId, customerId, hours);
+    // Pending deltas are folded first, in the same transaction as the read, so the rows read are exact;
+    // the fold's touched rows (other hours, customers, meters too) are published like any compaction.
+    const { hours: fromPostgres, compaction } = await readHoursExact(
+      this.pool,
+      tenantId,
+      meterId,
+      customerId,
+      hours,
+    );
+    if (compaction !== null && (compaction.rollups.length > 0 || compaction.uniqueValues.length > 0))
+      await this.publish(tenantId, compaction.rollups, compaction.uniqueValues);
     const completeUntilMs = this.options.nowMs() + this.options.completeTtlMs;
     const pipeline = this.redis.pipeline();
     for (const hour of hours) {
@@ -281,14 +295,19 @@ export class AggregateCache {
   }
 }
 
-/** The authoritative rows of some hours of one meter and customer, grouped like the Redis hashes. */
-export async function readHoursFromPostgres(
+/**
+ * The authoritative rows of some hours of one meter and customer, grouped like the Redis hashes, after
+ * folding the tenant's pending rollup deltas in the same transaction (so they include every committed
+ * event). The fold's result is returned for the caller to publish after COMMIT.
+ */
+export async function readHoursExact(
   pool: Pool,
   tenantId: string,
   meterId: string,
   customerId: string,
   hours: readonly number[],
-): Promise<Map<number, HourContents>> {
+): Promise<{ hours: Map<number, HourContents>; compaction: CompactionResult | null }> {
+  let compaction: CompactionResult | null = null;
   const result = new Map<number, HourContents>();
   const at = (hour: number): HourContents => {
     let found = result.get(hour);
@@ -299,6 +318,7 @@ export async function readHoursFromPostgres(
     return found;
   };
   await withTenant(pool, tenantId, async (db) => {
+    compaction = await foldPendingRollups(db, tenantId, { wait: true });
     const buckets = `ANY (SELECT 'epoch'::timestamptz + b * interval '1 millisecond' FROM unnest($3::bigint[]) AS b)`;
     const rollups = await db.query<RollupRow>(
       `SELECT meter_id, customer_id, (extract(epoch FROM bucket_start) * 1000)::bigint AS bucket_ms, group_key, slot,
@@ -323,5 +343,5 @@ export async function readHoursFromPostgres(
     for (const row of values.rows)
       at(Number(row.bucket_ms)).distinct.push({ groupKey: row.group_key, value: row.value });
   });
-  return result;
+  return { hours: result, compaction };
 }

@@ -17,12 +17,15 @@ import {
   type NewMeter,
 } from './meter-repository';
 import { IngestRateLimiter, type IngestLimit, type RateDecision } from './rate-limit';
-import { AggregateCache, readHoursFromPostgres } from './redis-aggregates';
+import { AggregateCache, readHoursExact } from './redis-aggregates';
+import { RollupCompactor } from './rollup-compactor';
 
 export interface UsageOptions {
   readonly ingestLimit?: (tenantId: string) => IngestLimit;
   readonly meterCacheTtlMs?: number;
   readonly aggregateCompleteTtlMs?: number;
+  /** How often the background compactor folds pending rollup deltas (default 100 ms). */
+  readonly compactionIntervalMs?: number;
 }
 
 export interface UsageServiceDeps extends UsageOptions {
@@ -43,6 +46,13 @@ export type IngestListener = (
   acceptedIndices: readonly number[],
 ) => void;
 
+/**
+ * `strong` (the default): pending rollup deltas of the tenant are folded (and published) before the
+ * read, so every event acknowledged before the request is counted. `eventual`: the cache as it is,
+ * which includes an acknowledged event within the compaction interval plus the publish (< 1 s).
+ */
+export type UsageConsistency = 'strong' | 'eventual';
+
 export type MeterUsage = UsageAggregate & {
   readonly source: 'cache' | 'postgres';
   readonly rebuiltHours: number;
@@ -52,6 +62,7 @@ export class UsageService {
   private readonly meters: MeterCache;
   private readonly customers: CustomerResolver;
   private readonly aggregates: AggregateCache;
+  private readonly compactor: RollupCompactor;
   private readonly limiter: IngestRateLimiter;
   private readonly nowMs: () => number;
   private readonly acceptedListeners: IngestListener[] = [];
@@ -64,6 +75,10 @@ export class UsageService {
       completeTtlMs: deps.aggregateCompleteTtlMs ?? 10 * 60_000,
       keyTtlSeconds: 40 * 86_400,
       nowMs: this.nowMs,
+    });
+    this.compactor = new RollupCompactor(deps.pool, this.aggregates, {
+      intervalMs: deps.compactionIntervalMs ?? 100,
+      onError: deps.onCacheError,
     });
     this.limiter = new IngestRateLimiter(
       deps.redis,
@@ -85,14 +100,14 @@ export class UsageService {
   }
 
   async ingest(tenantId: string, events: readonly unknown[]): Promise<IngestReport> {
+    // The process that ingests folds the deltas it (and anyone else) wrote; several processes share
+    // the work through the per-tenant compaction lock.
+    this.compactor.start();
     const report = await ingestEvents(
       {
         pool: this.deps.pool,
         customers: this.customers,
         metersOf: (tenant) => this.meters.metersOf(tenant),
-        aggregates: this.aggregates,
-        onPublishError: this.deps.onCacheError,
-        publishTimeoutMs: 250,
       },
       tenantId,
       events,
@@ -135,6 +150,16 @@ export class UsageService {
     return (await this.customers.resolve(tenantId, new Set([ref]))).get(ref);
   }
 
+  /** Folds the tenant's pending rollup deltas now and publishes them (waits for a fold elsewhere). */
+  compactRollups(tenantId: string): Promise<void> {
+    return this.compactor.compactTenant(tenantId, { wait: true });
+  }
+
+  /** Stops the background compactor (waits for a pass and publishes in progress). */
+  stopCompactor(): Promise<void> {
+    return this.compactor.stop();
+  }
+
   /** The meter's usage for one customer over whole hours [fromMs, toMs). */
   async usage(
     tenantId: string,
@@ -142,9 +167,19 @@ export class UsageService {
     customerId: string,
     range: { fromMs: number; toMs: number },
     dimensions: readonly string[],
+    consistency: UsageConsistency = 'strong',
   ): Promise<MeterUsage> {
     const hours = (range.toMs - range.fromMs) / HOUR_MS;
     if (hours <= MAX_CACHED_RANGE_HOURS) {
+      if (consistency === 'strong') {
+        try {
+          await this.compactor.compactTenant(tenantId, { wait: true });
+        } catch (error) {
+          // Without the fold the cache may lag: answer exactly from Postgres (which folds) instead.
+          this.deps.onCacheError(error);
+          return this.usageFromPostgres(tenantId, meter, customerId, range, dimensions);
+        }
+      }
       try {
         const cached = await this.aggregates.read(tenantId, meter.id, customerId, range.fromMs, range.toMs);
         return {
@@ -156,9 +191,29 @@ export class UsageService {
         this.deps.onCacheError(error);
       }
     }
+    return this.usageFromPostgres(tenantId, meter, customerId, range, dimensions);
+  }
+
+  private async usageFromPostgres(
+    tenantId: string,
+    meter: Meter,
+    customerId: string,
+    range: { fromMs: number; toMs: number },
+    dimensions: readonly string[],
+  ): Promise<MeterUsage> {
     const hourList: number[] = [];
     for (let h = range.fromMs; h < range.toMs; h += HOUR_MS) hourList.push(h);
-    const rows = await readHoursFromPostgres(this.deps.pool, tenantId, meter.id, customerId, hourList);
+    const { hours: rows, compaction } = await readHoursExact(
+      this.deps.pool,
+      tenantId,
+      meter.id,
+      customerId,
+      hourList,
+    );
+    if (compaction !== null && (compaction.rollups.length > 0 || compaction.uniqueValues.length > 0))
+      await this.aggregates
+        .publish(tenantId, compaction.rollups, compaction.uniqueValues)
+        .catch(this.deps.onCacheError);
     const states = [...rows.values()].flatMap((hour) => [...hour.slots.values()]);
     const distinct = [...rows.values()].flatMap((hour) => hour.distinct);
     return { ...aggregateUsage(meter, states, distinct, dimensions), source: 'postgres', rebuiltHours: 0 };

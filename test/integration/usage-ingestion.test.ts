@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { withTenant } from '../../src/db/with-tenant';
+import { compactPendingRollups } from '../../src/usage/rollup-compactor';
 import { expectProblem, type TestTenant } from '../support/api-harness';
 import {
   createUsageHarness,
@@ -88,12 +89,12 @@ describe('exactly once', () => {
     const id = uid('ambiguous');
     const server = harness.app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
-    // Hold the server inside its transaction (rollup writes wait for this lock) so that the client's
-    // timeout fires while the outcome is still open.
+    // Hold the server inside its transaction (the pending-delta append waits for this lock) so that the
+    // client's timeout fires while the outcome is still open.
     const blocker = await harness.pools.owner.connect();
     try {
       await blocker.query('BEGIN');
-      await blocker.query('LOCK TABLE usage_rollups IN SHARE ROW EXCLUSIVE MODE');
+      await blocker.query('LOCK TABLE usage_rollup_deltas IN SHARE ROW EXCLUSIVE MODE');
       const req = http.request({
         host: '127.0.0.1',
         port: (server.address() as AddressInfo).port,
@@ -123,17 +124,18 @@ describe('exactly once', () => {
   it('counts a retry once (not zero times) when the first attempt rolled back after claiming the id', async () => {
     const customer = await seedCustomer(harness, tenant);
     const id = uid('rolled-back');
-    // Fails the first transaction at its last write (the rollup), after the event key was claimed.
+    // Fails the first transaction at its last write (the pending rollup delta), after the event key
+    // was claimed and the event stored.
     await harness.pools.owner.query(`
       CREATE OR REPLACE FUNCTION test_fail_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'simulated crash before COMMIT'; END $$;
-      CREATE TRIGGER test_fail_rollup_${customer} BEFORE INSERT ON usage_rollups FOR EACH ROW
-        WHEN (NEW.customer_id = '${customer}') EXECUTE FUNCTION test_fail_rollup();`);
+      CREATE TRIGGER test_fail_rollup_${customer} BEFORE INSERT ON usage_rollup_deltas FOR EACH ROW
+        WHEN (strpos(NEW.contributions::text, '${customer}') > 0) EXECUTE FUNCTION test_fail_rollup();`);
     let failed;
     try {
       failed = await api.sendBatch([call(id, customer, 4)]);
     } finally {
-      await harness.pools.owner.query(`DROP TRIGGER test_fail_rollup_${customer} ON usage_rollups`);
+      await harness.pools.owner.query(`DROP TRIGGER test_fail_rollup_${customer} ON usage_rollup_deltas`);
     }
     expect(failed.status).toBe(500);
 
@@ -158,6 +160,20 @@ describe('exactly once', () => {
     expect((await api.usage(tokens, customer, HOUR.from, HOUR.to)).value).toBe('137.5');
   });
 
+  it('stores ids with quotes and backslashes as sent, and recognises them when resent', async () => {
+    const customer = await seedCustomer(harness, tenant);
+    const id = uid('q"u\\o\'te');
+    const first = await api.sendBatch([call(id, customer, 1), call(uid('plain'), customer, 1)]);
+    const again = await api.sendBatch([call(id, customer, 1)]);
+    expect(first.body).toMatchObject({ accepted: [0, 1], duplicates: [] });
+    expect(again.body).toMatchObject({ accepted: [], duplicates: [0] });
+    const { rows } = await withTenant(harness.pools.app, tenant.id, (db) =>
+      db.query('SELECT event_id FROM usage_events WHERE event_id = $1', [id]),
+    );
+    expect(rows).toEqual([{ event_id: id }]);
+    expect((await api.usage(apiCalls, customer, HOUR.from, HOUR.to)).value).toBe('2');
+  });
+
   it('answers a single event with 201 the first time and 200 duplicate after', async () => {
     const customer = await seedCustomer(harness, tenant);
     const event = call(uid('single'), customer, 2);
@@ -171,11 +187,15 @@ describe('exactly once', () => {
   async function waitForLockWaiter(): Promise<void> {
     const deadline = Date.now() + 10_000;
     for (;;) {
+      // The ingest statement itself must be the waiter, not the compactor (whose DELETE waits too,
+      // holding its tenant's advisory lock, which an ingest never takes).
       const { rows } = await harness.pools.owner.query(
-        "SELECT 1 FROM pg_locks WHERE relation = 'usage_rollups'::regclass AND NOT granted",
+        `SELECT 1 FROM pg_locks l
+          WHERE l.relation = 'usage_rollup_deltas'::regclass AND NOT l.granted
+            AND NOT EXISTS (SELECT 1 FROM pg_locks a WHERE a.pid = l.pid AND a.locktype = 'advisory')`,
       );
       if (rows.length > 0) return;
-      if (Date.now() > deadline) throw new Error('the ingest transaction never reached the rollup write');
+      if (Date.now() > deadline) throw new Error('the ingest transaction never reached the delta write');
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
@@ -191,6 +211,58 @@ describe('exactly once', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
+});
+
+describe('rollup compaction', () => {
+  it('shows an acknowledged event to an eventual read within a second (background compactor)', async () => {
+    const customer = await seedCustomer(harness, tenant);
+    const sent = Date.now();
+    await api.sendBatch([call(uid('eventual'), customer, 8), call(uid('eventual'), customer, 2)]);
+    const query = new URLSearchParams({ customer, from: HOUR.from, to: HOUR.to, consistency: 'eventual' });
+    let value: string | null = null;
+    while (Date.now() - sent < 3_000) {
+      const res = await api.get(`/v1/meters/${tokens}/usage?${query.toString()}`);
+      expect(res.status).toBe(200);
+      value = res.body.value as string | null;
+      if (value === '10') break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(value).toBe('10');
+    expect(Date.now() - sent).toBeLessThan(1_500);
+  });
+
+  it('folds every pending delta exactly once, however many compactions race or roll back', async () => {
+    const customer = await seedCustomer(harness, tenant);
+    await Promise.all(
+      Array.from({ length: 6 }, (_, b) =>
+        api.sendBatch(Array.from({ length: 50 }, (_, i) => call(uid(`fold-${b}-${i}`), customer, 1))),
+      ),
+    );
+    // A compaction whose transaction rolls back folds nothing: its deltas stay pending.
+    await expect(
+      withTenant(harness.pools.app, tenant.id, async (db) => {
+        await compactPendingRollups(db, tenant.id);
+        throw new Error('reader gave up');
+      }),
+    ).rejects.toThrow('reader gave up');
+    // Readers compacting inside their own transactions, concurrently with the background compactor.
+    const counts = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        withTenant(harness.pools.app, tenant.id, async (db) => {
+          await compactPendingRollups(db, tenant.id);
+          const { rows } = await db.query<{ n: string; pending: string }>(
+            `SELECT (SELECT coalesce(sum(event_count), 0) FROM usage_rollups WHERE meter_id = $1 AND customer_id = $2)::text AS n,
+                    (SELECT count(*) FROM usage_rollup_deltas)::text AS pending`,
+            [apiCalls, customer],
+          );
+          return rows[0];
+        }),
+      ),
+    );
+    // Each reader saw every committed batch, folded once, and nothing left pending in its snapshot.
+    expect(counts).toEqual(Array.from({ length: 4 }, () => ({ n: '300', pending: '0' })));
+    expect((await api.usage(apiCalls, customer, HOUR.from, HOUR.to)).value).toBe('300');
+  });
 });
 
 describe('customers, time and values', () => {
@@ -325,7 +397,8 @@ describe('tenant isolation', () => {
     const counts = await withTenant(harness.pools.app, other.id, (db) =>
       db.query<{ n: number }>(
         `SELECT (SELECT count(*) FROM meters) + (SELECT count(*) FROM usage_events) + (SELECT count(*) FROM usage_event_keys)
-              + (SELECT count(*) FROM usage_rollups) + (SELECT count(*) FROM usage_unique_values) AS n`,
+              + (SELECT count(*) FROM usage_rollups) + (SELECT count(*) FROM usage_unique_values)
+              + (SELECT count(*) FROM usage_rollup_deltas) + (SELECT count(*) FROM usage_rollup_publications) AS n`,
       ),
     );
     expect(counts.rows[0]?.n).toBe(0);

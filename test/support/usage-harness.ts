@@ -52,6 +52,7 @@ export async function createUsageHarness(): Promise<UsageHarness> {
     limits,
     newTenant: (name) => createTenant({ app }, name),
     async close() {
+      await (app.locals.stopUsageCompactor as () => Promise<void>)();
       redis.disconnect();
       await Promise.all([pools.app.end(), pools.owner.end()]);
     },

@@ -69,6 +69,11 @@ const UsageQuery = z
     to: WholeHour,
     /** Comma-separated subset of the meter's group_by. */
     group_by: z.string().max(1000).optional(),
+    /**
+     * strong (default): pending rollup deltas are folded first, so every acknowledged event counts.
+     * eventual: the real-time cache as it is (an acknowledged event shows within ~1 s, p99).
+     */
+    consistency: z.enum(['strong', 'eventual']).default('strong'),
   })
   .refine((q) => q.to > q.from, { path: ['to'], message: 'must be after from' })
   .refine((q) => q.to - q.from <= 366 * 24 * HOUR_MS, { path: ['to'], message: 'range is at most 366 days' });
@@ -142,7 +147,14 @@ export function metersRouter({ pool, usage }: MeterRouteDeps): Router {
       });
     }
     const range = { fromMs: query.from, toMs: query.to };
-    const result = await usage.usage(tenantId, meterOf(row), customerId, range, dimensions);
+    const result = await usage.usage(
+      tenantId,
+      meterOf(row),
+      customerId,
+      range,
+      dimensions,
+      query.consistency,
+    );
     res.status(200).json({
       object: 'meter_usage',
       meter: row.id,
@@ -154,6 +166,7 @@ export function metersRouter({ pool, usage }: MeterRouteDeps): Router {
       group_by: dimensions,
       groups: result.groups,
       source: result.source,
+      consistency: query.consistency,
     });
   });
   return router;
