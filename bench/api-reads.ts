@@ -3,13 +3,9 @@
  * (express, API-key lookup by hash, withTenant transaction with RLS, JSON) over loopback.
  * Prints one result line. Needs Postgres and Redis (scripts/bench.sh starts them).
  */
-import { Client } from '@temporalio/client';
+import { startBenchApi } from './support/bench-api';
 import { Redis } from 'ioredis';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import pino from 'pino';
-import { createApp } from '../src/api/app';
-import { StripeGateway } from '../src/gateways/stripe-gateway';
 import { newId } from '../src/db/ids';
 import { createPool } from '../src/db/pool';
 import { createTenantWithApiKey } from '../src/db/tenants';
@@ -36,21 +32,8 @@ async function main(): Promise<void> {
       'b@example.com',
     ]),
   );
-  // Reads never touch Temporal; a lazy client never connects.
-  const app = createApp({
-    pool,
-    redis,
-    temporal: new Client(),
-    logger: pino({ level: 'silent' }),
-    adminToken: 'x'.repeat(32),
-    taskQueue: 'bench',
-    temporalUiUrl: 'http://127.0.0.1:8233',
-    // Never called by the read endpoints measured here.
-    gateway: new StripeGateway({ apiKey: 'sk_test_bench_unused', webhookSecret: 'whsec_bench_unused' }),
-  });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/customers/${customerId}`;
+  const { close, origin } = await startBenchApi(pool, redis);
+  const url = `${origin}/v1/customers/${customerId}`;
   const headers = { authorization: `Bearer ${apiKey.secret}` };
 
   const latenciesMs: number[] = [];
@@ -75,7 +58,7 @@ async function main(): Promise<void> {
       `p99 ${percentile(latenciesMs, 99).toFixed(2)} ms, errors ${errors} ` +
       `(GET /v1/customers/:id, concurrency ${CONCURRENCY}, ${elapsedS.toFixed(0)} s, client and server in one Node process)`,
   );
-  server.close();
+  await close();
   redis.disconnect();
   await pool.end();
 }

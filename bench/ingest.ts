@@ -17,23 +17,19 @@
  * Env: BENCH_SECONDS, BENCH_BATCHES ("1,100,1000"), BENCH_CUSTOMERS (1000), BENCH_POOL (8),
  * BENCH_RAW=0 to skip the raw limits while iterating.
  */
-import { Client } from '@temporalio/client';
+import { startBenchApi } from './support/bench-api';
 import { execFile, fork, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, unlinkSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import pino from 'pino';
-import { createApp } from '../src/api/app';
 import { newId } from '../src/db/ids';
 import { createPool } from '../src/db/pool';
 import { createTenantWithApiKey } from '../src/db/tenants';
 import { withTenant } from '../src/db/with-tenant';
-import { StripeGateway } from '../src/gateways/stripe-gateway';
 import { ensureEventPartitions } from '../src/usage/partitions';
 import { hourKey } from '../src/usage/redis-aggregates';
 import { compactPendingRollups } from '../src/usage/rollup-compactor';
@@ -426,20 +422,8 @@ async function main(): Promise<void> {
       tenant.id,
     ]),
   );
-  const app = createApp({
-    pool,
-    redis,
-    // Ingestion never touches Temporal; a lazy client never connects.
-    temporal: new Client(),
-    logger: pino({ level: 'silent' }),
-    adminToken: 'x'.repeat(32),
-    taskQueue: 'bench',
-    temporalUiUrl: 'http://127.0.0.1:8233',
-    gateway: new StripeGateway({ apiKey: 'sk_test_bench_unused', webhookSecret: 'whsec_bench_unused' }),
-  });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const port = (server.address() as AddressInfo).port;
+  const api = await startBenchApi(pool, redis);
+  const { port } = api;
   const meter = async (body: object) => {
     const res = await fetch(`http://127.0.0.1:${port}/v1/meters`, {
       method: 'POST',
@@ -539,8 +523,7 @@ async function main(): Promise<void> {
         `load average ${loadBefore} → ${loadAfter}`,
     );
   }
-  server.close();
-  await (app.locals.stopUsageCompactor as () => Promise<void>)();
+  await api.close();
   await pool.end();
   redis.disconnect();
   if (failures > 0) process.exitCode = 1;

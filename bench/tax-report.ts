@@ -4,17 +4,13 @@
  * the real HTTP endpoint (API key, RLS transaction, grouped index scan, JSON and CSV). Prints the
  * cold first request and the median of 10 warm ones. Needs Postgres (scripts/bench.sh starts it).
  */
-import { Client } from '@temporalio/client';
+import { startBenchApi } from './support/bench-api';
 import { Redis } from 'ioredis';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import pino from 'pino';
-import { createApp } from '../src/api/app';
 import { newId } from '../src/db/ids';
 import { createPool } from '../src/db/pool';
 import { createTenantWithApiKey } from '../src/db/tenants';
 import { withTenant } from '../src/db/with-tenant';
-import { StripeGateway } from '../src/gateways/stripe-gateway';
 
 const INVOICES = Number(process.env.BENCH_INVOICES ?? 100_000);
 const CREDIT_NOTES = Math.floor(INVOICES / 50);
@@ -114,19 +110,8 @@ async function main(): Promise<void> {
   await seed(pool, tenant.id);
   const seedMs = performance.now() - seedStarted;
 
-  const app = createApp({
-    pool,
-    redis,
-    temporal: new Client(),
-    logger: pino({ level: 'silent' }),
-    adminToken: 'x'.repeat(32),
-    taskQueue: 'bench',
-    temporalUiUrl: 'http://127.0.0.1:8233',
-    gateway: new StripeGateway({ apiKey: 'sk_test_bench_unused', webhookSecret: 'whsec_bench_unused' }),
-  });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/reports/tax?kind=vat&from=2026-03-01&to=2026-04-01`;
+  const { close, origin } = await startBenchApi(pool, redis);
+  const base = `${origin}/v1/reports/tax?kind=vat&from=2026-03-01&to=2026-04-01`;
   const headers = { authorization: `Bearer ${apiKey.secret}` };
 
   const timed = async (url: string): Promise<{ ms: number; body: string; status: number }> => {
@@ -149,7 +134,7 @@ async function main(): Promise<void> {
       `VAT report ${report.rows.length} rows over ${documents} documents: cold ${cold.ms.toFixed(1)} ms, ` +
       `warm median ${median.toFixed(1)} ms (max ${(warm[warm.length - 1] ?? 0).toFixed(1)} ms), CSV ${csv.ms.toFixed(1)} ms; target < 3000 ms`,
   );
-  server.close();
+  await close();
   redis.disconnect();
   await pool.end();
 }
