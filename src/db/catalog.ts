@@ -80,6 +80,17 @@ async function inCustomersCurrency(
   );
   const billingCurrency = rows[0]?.billing_currency ?? null;
   if (billingCurrency === null || billingCurrency === snapshot.currency) return snapshot;
+  // Usage charges are priced in the plan's currency only: a subscription billed in another one would
+  // have its usage left unbilled, so it is refused rather than sold.
+  const charged = await db.query('SELECT 1 FROM plan_usage_charges WHERE plan_id = $1 LIMIT 1', [
+    snapshot.planId,
+  ]);
+  if (charged.rows.length > 0) {
+    throw new PriceCurrencyError(
+      `plan ${snapshot.planId} has usage charges priced in ${snapshot.currency}, and this customer is billed in ${billingCurrency}`,
+      `bill the customer in ${snapshot.currency}, or sell a plan priced in ${billingCurrency}`,
+    );
+  }
   const option = await db.query<{ unit_amount_minor: number }>(
     'SELECT unit_amount_minor FROM price_currency_options WHERE price_id = $1 AND currency = $2',
     [snapshot.priceId, billingCurrency],
@@ -98,6 +109,13 @@ async function inCustomersCurrency(
 
 export class PriceCurrencyError extends Error {
   override readonly name = 'PriceCurrencyError';
+  constructor(
+    message: string,
+    /** What the caller can do about it. */
+    readonly hint = 'upload a rate with POST /v1/fx_rates',
+  ) {
+    super(message);
+  }
 }
 
 export async function hasDefaultPaymentMethod(db: PoolClient, customerId: string): Promise<boolean> {

@@ -1,5 +1,6 @@
 import { createActivities } from '../../src/activities';
 import type { UsageLinesInput } from '../../src/activities/contracts';
+import { PriceCurrencyError, resolvePrice } from '../../src/db/catalog';
 import { withTenant } from '../../src/db/with-tenant';
 import { expectProblem, type TestTenant } from '../support/api-harness';
 import { FakeGateway } from '../support/fake-gateway';
@@ -508,5 +509,50 @@ describe('unique_count over a period that starts and ends in the middle of a day
     );
     // ada, grace and linus: 3 users × 2.00 = 6.00.
     expect(described(usage.lines)).toEqual([['Active users: 3 units × 2', 600]]);
+  });
+});
+
+describe('usage charges are priced in the plan’s currency only', () => {
+  it('refuses to sell a plan with usage charges to a customer billed in another currency', async () => {
+    const s = await setup('charges and currencies');
+    const calls = await s.api.createMeter({
+      name: 'API calls',
+      event_name: 'api_call',
+      aggregation: 'count',
+    });
+    await addCharge(s, { meter: calls, name: 'API calls', model: 'per_unit', unit_amount: 1 });
+    await s.api.post('/v1/fx_rates', {
+      rates: [
+        { base: 'USD', quote: 'EUR', rate: '0.92', effective_at: '2026-01-01T00:00:00Z', source: 'ECB' },
+      ],
+    });
+    const customer = await s.api.post('/v1/customers', { email: 'eur@example.com', billing_currency: 'EUR' });
+    expect(customer.status).toBe(201);
+    // The plan line could be converted, but its usage could not be billed: refused, never sold half-billed.
+    const refused = await withTenant(h.pools.app, s.tenant.id, (db) =>
+      resolvePrice(db, { customerId: customer.body.id as string, planId: s.seeded.planId }),
+    ).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(PriceCurrencyError);
+    expect((refused as PriceCurrencyError).message).toMatch(/usage charges priced in USD.*billed in EUR/);
+  });
+
+  it('refuses a charge on a plan that a running subscription pays in another currency', async () => {
+    const s = await setup('charge after conversion');
+    // A subscription that bought the plan converted to EUR (before the plan had any charge).
+    await withTenant(h.pools.app, s.tenant.id, (db) =>
+      db.query(`UPDATE subscriptions SET currency = 'EUR' WHERE id = $1`, [s.seeded.input.subscriptionId]),
+    );
+    const calls = await s.api.createMeter({
+      name: 'API calls',
+      event_name: 'api_call',
+      aggregation: 'count',
+    });
+    const res = await s.api.post(`/v1/plans/${s.seeded.planId}/charges`, {
+      meter: calls,
+      name: 'API calls',
+      model: 'per_unit',
+      unit_amount: 1,
+    });
+    expectProblem(res, 422, 'unprocessable', 'plan');
   });
 });

@@ -706,7 +706,7 @@ async function priceOrProblem(
     return await resolve();
   } catch (error) {
     if (error instanceof PriceCurrencyError) {
-      throw new ProblemError('unprocessable', `${error.message}; upload a rate with POST /v1/fx_rates`, {
+      throw new ProblemError('unprocessable', `${error.message}; ${error.hint}`, {
         field,
       });
     }

@@ -176,6 +176,20 @@ export function usageChargesRouter(pool: Pool): Router {
       const plan = await db.query<{ currency: string }>('SELECT currency FROM plans WHERE id = $1', [planId]);
       const currency = plan.rows[0]?.currency;
       if (currency === undefined) throw notFound('plan', planId);
+      // A running subscription billed in another currency could not be charged for this usage.
+      const converted = await db.query<{ subscription_id: string; currency: string }>(
+        `SELECT i.subscription_id, s.currency FROM subscription_items i JOIN subscriptions s ON s.id = i.subscription_id
+          WHERE i.plan_id = $1 AND s.currency <> $2 AND s.status NOT IN ('canceled', 'ended') LIMIT 1`,
+        [planId, currency],
+      );
+      const clash = converted.rows[0];
+      if (clash !== undefined) {
+        throw new ProblemError(
+          'unprocessable',
+          `plan ${planId} is sold in ${currency}, but subscription ${clash.subscription_id} is billed in ${clash.currency}: its usage could not be charged; add the charge to a plan priced in ${clash.currency}`,
+          { field: 'plan' },
+        );
+      }
       const meter = await findMeter(db, body.meter);
       if (meter === undefined) {
         throw new ProblemError('notFound', `No meter with id '${body.meter}'`, { field: 'meter' });
