@@ -212,9 +212,10 @@ export interface InvoiceFinalizedInput extends EventBase {
 /**
  * Debit accounts_receivable (customer) total; credit revenue subtotal; credit tax_payable tax.
  * Returns null for a zero-total invoice (a free trial, a 100 % coupon): there is nothing to post.
+ * The non-negative case of invoiceIssuedEntry, with its amounts checked.
  */
 export function invoiceFinalizedEntry(input: InvoiceFinalizedInput): JournalEntryDraft | null {
-  const { invoiceId, customerId, subtotalMinor, taxMinor, totalMinor } = input;
+  const { invoiceId, subtotalMinor, taxMinor, totalMinor } = input;
   requireAmount('subtotalMinor', subtotalMinor, { allowZero: true });
   requireAmount('taxMinor', taxMinor, { allowZero: true });
   requireAmount('totalMinor', totalMinor, { allowZero: true });
@@ -223,20 +224,7 @@ export function invoiceFinalizedEntry(input: InvoiceFinalizedInput): JournalEntr
       `invoice ${invoiceId}: total ${totalMinor} ≠ subtotal ${subtotalMinor} + tax ${taxMinor}`,
     );
   }
-  if (totalMinor === 0) return null;
-  return build({
-    idempotencyKey: `invoice_finalized:${invoiceId}`,
-    sourceType: 'invoice',
-    sourceId: invoiceId,
-    currency: input.currency,
-    occurredAt: input.occurredAt,
-    description: `Invoice ${invoiceId} finalized`,
-    lines: compact([
-      { account: 'accounts_receivable', customerId, debitMinor: totalMinor },
-      { account: 'revenue', creditMinor: subtotalMinor },
-      { account: 'tax_payable', creditMinor: taxMinor },
-    ]),
-  });
+  return invoiceIssuedEntry({ ...input, netMinor: subtotalMinor, taxMinor });
 }
 
 export interface PaymentCapturedInput extends EventBase {
@@ -384,20 +372,10 @@ export interface InvoiceCreditedInput extends EventBase {
  * pays future invoices.
  */
 export function invoiceCreditedEntry(input: InvoiceCreditedInput): JournalEntryDraft {
-  const { invoiceId, customerId, creditMinor } = input;
-  requireAmount('creditMinor', creditMinor);
-  return build({
-    idempotencyKey: `invoice_finalized:${invoiceId}`,
-    sourceType: 'invoice',
-    sourceId: invoiceId,
-    currency: input.currency,
-    occurredAt: input.occurredAt,
-    description: `Invoice ${invoiceId} finalized with a credit to the customer's balance`,
-    lines: [
-      { account: 'revenue', debitMinor: creditMinor },
-      { account: 'customer_credit', customerId, creditMinor },
-    ],
-  });
+  requireAmount('creditMinor', input.creditMinor);
+  const entry = invoiceIssuedEntry({ ...input, netMinor: -input.creditMinor, taxMinor: 0 });
+  if (entry === null) throw new LedgerInvariantError(`invoice ${input.invoiceId}: a credit moves money`);
+  return entry;
 }
 
 export interface InvoiceIssuedInput extends EventBase {
@@ -412,7 +390,8 @@ export interface InvoiceIssuedInput extends EventBase {
  * Any finalized invoice, whatever the signs of its net and tax (a prorated downgrade credits revenue
  * and the tax charged on it): revenue and tax_payable move by the signed amounts; a positive total
  * is receivable from the customer, a negative one becomes their credit balance. Null when nothing
- * moves. Same idempotency key as invoiceFinalizedEntry: one entry per invoice.
+ * moves. The one builder of an invoice's entry (invoiceFinalizedEntry and invoiceCreditedEntry are its
+ * positive and credit cases): key `invoice_finalized:{id}`, one entry per invoice.
  */
 export function invoiceIssuedEntry(input: InvoiceIssuedInput): JournalEntryDraft | null {
   const { invoiceId, customerId, netMinor, taxMinor } = input;
@@ -435,14 +414,24 @@ export function invoiceIssuedEntry(input: InvoiceIssuedInput): JournalEntryDraft
     sourceId: invoiceId,
     currency: input.currency,
     occurredAt: input.occurredAt,
-    description: `Invoice ${invoiceId} finalized`,
-    lines: compact([
+    description:
       totalMinor >= 0
-        ? { account: 'accounts_receivable', customerId, debitMinor: totalMinor }
-        : { account: 'customer_credit', customerId, creditMinor: -totalMinor },
-      signed('revenue', netMinor),
-      signed('tax_payable', taxMinor),
-    ]),
+        ? `Invoice ${invoiceId} finalized`
+        : `Invoice ${invoiceId} finalized with a credit to the customer's balance`,
+    // Debit lines first, then credit lines, whatever the signs.
+    lines: compact(
+      totalMinor >= 0
+        ? [
+            { account: 'accounts_receivable', customerId, debitMinor: totalMinor },
+            signed('revenue', netMinor),
+            signed('tax_payable', taxMinor),
+          ]
+        : [
+            signed('revenue', netMinor),
+            signed('tax_payable', taxMinor),
+            { account: 'customer_credit', customerId, creditMinor: -totalMinor },
+          ],
+    ),
   });
 }
 
