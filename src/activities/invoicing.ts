@@ -11,7 +11,7 @@ import { sumLinesMinor } from '../domain/invoice-lines';
 import { creditAppliedEntry, creditNoteEntry, invoiceIssuedEntry } from '../domain/ledger';
 import { allocateMinor, convertMinor } from '../domain/money';
 import { divideRounded } from '../domain/rounding';
-import { trimDecimal } from '../db/tax-context';
+import { trimDecimal } from '../db/numeric-text';
 import type { TaxProvider } from '../domain/tax/types';
 import { splitJurisdiction, taxInvoice, tenantRoundingMode, type InvoiceTax } from './invoice-tax';
 import type { IssueCreditNoteInput, IssuedCreditNote, IssuedInvoice, IssueInvoiceInput } from './contracts';

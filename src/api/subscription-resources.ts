@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import { trimDecimal } from '../db/tax-context';
+import { trimDecimal } from '../db/numeric-text';
 
 // Stripe-shaped resources for subscriptions and invoices, read from the rows the workflow mirrors.
 

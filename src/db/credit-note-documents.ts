@@ -2,7 +2,7 @@ import type { PoolClient } from 'pg';
 import type { DocumentLine, DocumentTaxRow, InvoiceDocument } from '../documents/invoice-document';
 import { allocateMinor } from '../domain/money';
 import { loadInvoiceDocument } from './invoice-documents';
-import { trimDecimal } from './tax-context';
+import { trimDecimal } from './numeric-text';
 
 // An issued credit note as the document the customer receives. It corrects one invoice, so it takes
 // that invoice's parties (the snapshots finalization recorded, through loadInvoiceDocument: the same

@@ -6,7 +6,7 @@ import type {
   InvoiceDocument,
 } from '../documents/invoice-document';
 import { currencyExponent } from '../domain/money';
-import { trimDecimal } from './tax-context';
+import { trimDecimal } from './numeric-text';
 
 // An issued invoice as the document a customer receives, read from what was recorded at finalization:
 // the parties' snapshots (not today's addresses), the lines with their tax, the tax summary and the

@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg';
+import { trimDecimal } from './numeric-text';
 import type { DocumentParty } from '../documents/invoice-document';
 import type {
   BuyerTaxProfile,
@@ -196,9 +197,4 @@ const TAX_ID_LABELS: Record<string, string> = {
 
 function taxIdLabel(type: string): string {
   return TAX_ID_LABELS[type] ?? type.toUpperCase();
-}
-
-/** numeric's text form keeps trailing zeros ('0.923450000000'); the document shows '0.92345'. */
-export function trimDecimal(value: string): string {
-  return value.includes('.') ? value.replace(/0+$/, '').replace(/\.$/, '') : value;
 }

@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import { trimDecimal } from './tax-context';
+import { trimDecimal } from './numeric-text';
 
 // Tax reports for a period, from the per-invoice tax summary rows written at finalization and the
 // credit notes' reversals (never by recomputing invoices): one grouped scan of indexes that carry

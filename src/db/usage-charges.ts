@@ -1,6 +1,7 @@
 // Usage charges and billed usage in Postgres: the charges of plans, the period quantities read from
 // hourly rollups (never the raw event log), and the usage_billed rows an invoice writes.
 
+import { trimDecimal } from './numeric-text';
 import type { PoolClient } from 'pg';
 import { randomBase62 } from './ids';
 import type { UsageBilledRecord } from '../domain/usage/charge-billing';
@@ -282,13 +283,6 @@ export function wholeDaysOf(period: { readonly start: string; readonly end: stri
   const toMs = Math.floor(endMs / DAY_MS) * DAY_MS;
   if (fromMs >= toMs) return { fromDay: period.end, toDay: period.end };
   return { fromDay: new Date(fromMs).toISOString(), toDay: new Date(toMs).toISOString() };
-}
-
-/** numeric::text keeps trailing zeros of the scale ('12.500'); the domain's canonical form has none. */
-function trimDecimal(text: string): string {
-  if (!text.includes('.')) return text;
-  const trimmed = text.replace(/0+$/, '').replace(/\.$/, '');
-  return trimmed === '-0' ? '0' : trimmed;
 }
 
 export interface BilledRow extends UsageBilledRecord {

@@ -7,7 +7,7 @@ import type { IssueCreditNoteInput } from '../../activities/contracts';
 import { createInvoicingActivities } from '../../activities/invoicing';
 import { loadCreditNoteDocument } from '../../db/credit-note-documents';
 import { majorUnits } from '../../db/invoice-documents';
-import { trimDecimal } from '../../db/tax-context';
+import { trimDecimal } from '../../db/numeric-text';
 import { createTableTaxProvider } from '../../domain/tax/table-tax-provider';
 import type { TaxProvider } from '../../domain/tax/types';
 import { addDocumentRoutes } from '../document-routes';

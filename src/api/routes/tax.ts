@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { Pool, PoolClient } from 'pg';
 import { z } from 'zod';
 import { withTenant } from '../../db/with-tenant';
-import { trimDecimal } from '../../db/tax-context';
+import { trimDecimal } from '../../db/numeric-text';
 import { CANADIAN_PROVINCES, EU_TABLES, NATIONAL_TABLES, US_STATES } from '../../domain/tax/rates';
 import { TAX_ID_TYPES } from '../../domain/tax/vat-id';
 import { taxReport, taxReportCsv, TAX_REPORT_KINDS } from '../../db/tax-reports';
