@@ -229,7 +229,7 @@ async function generateLoad(config: LoadConfig): Promise<LoadResult> {
       for (;;) {
         if (loadDone) return;
         if ((await probeCount(probe.key)) >= expected) break;
-        await new Promise((resolve) => setTimeout(resolve, 2));
+        await new Promise((resolve) => setTimeout(resolve, 5));
       }
     } catch {
       return;

@@ -1,12 +1,13 @@
-// The durable write of one ingestion batch: claim the event keys, store the claimed events, append their
-// summed contributions as one pending rollup delta, all in one transaction. The ON CONFLICT DO NOTHING RETURNING on the key table is the
-// dedupe decision: nothing in memory or Redis is consulted first, so an event whose earlier attempt
+// The durable write of one ingestion batch: claim the event keys, store the claimed events as one
+// segment, append their summed contributions as one pending rollup delta, all in one transaction. The
+// ON CONFLICT DO NOTHING on the key table is the dedupe decision: nothing in memory or Redis is consulted first, so an event whose earlier attempt
 // rolled back or never reached COMMIT is stored by the retry, and one that did commit is not stored again.
 
 import type { Pool, PoolClient } from 'pg';
 import { DatabaseError } from 'pg';
 import type { EventProperties } from '../domain/usage/usage-event';
-import type { FreshEvent, RollupState } from '../domain/usage/rollup';
+import { rollupDeltasOf, type FreshEvent, type RollupState } from '../domain/usage/rollup';
+import { encodeBatchDelta } from './rollup-delta';
 
 export interface EventToStore extends FreshEvent {
   readonly eventName: string;
@@ -67,10 +68,17 @@ export function storedRollupOf(row: RollupRow): StoredRollup {
   };
 }
 
-// One statement, one round trip, its own transaction (migration 0007): claims the keys, stores the
-// claimed events and appends ONE pending rollup delta (the claimed events' contributions summed in
-// SQL); answers with the duplicates. The compactor (rollup-compactor.ts) folds deltas into rollups.
-const INGEST_BATCH = 'SELECT usage_ingest_batch($1, $2, $3, $4) AS duplicate_ids';
+// Two calls in one transaction (migration 0011): claim the keys (the dedupe decision, answered with the
+// segment id and the ids already stored), then store the claimed events as that segment with their
+// summed contributions as one pending delta. The compactor (rollup-compactor.ts) folds deltas.
+const CLAIM = {
+  name: 'usage-claim-event-keys',
+  text: 'SELECT segment_id, duplicate_ids FROM usage_claim_event_keys($1, $2)',
+};
+const STORE = {
+  name: 'usage-store-event-segment',
+  text: 'SELECT usage_store_event_segment($1, $2, $3, $4, $5, $6, $7)',
+};
 
 // A JSON string literal. Printable ASCII except '"' and '\\' (ids, names, decimals: the usual case) is
 // its own JSON string body, so it skips JSON.stringify.
@@ -79,20 +87,16 @@ function quoted(text: string): string {
   return PLAIN.test(text) ? `"${text}"` : JSON.stringify(text);
 }
 
-/**
- * The two JSON arguments, written in one pass without intermediate objects: the events (the order in
- * which their keys are claimed) and their meter contributions, by event index and meter index. The
- * quoted group keys are cached per batch (a batch has a handful of distinct ones).
- */
-function payloadOf(events: readonly EventToStore[]): { meters: string[]; events: string; contribs: string } {
-  const meterIndex = new Map<string, number>();
-  const groupText = new Map<string, string>();
-  const meters: string[] = [];
-  let eventsJson = '[';
-  let contribsJson = '[';
+/** The segment's events document, in one pass: [{"id","c","n","t","p"}]. */
+function segmentOf(events: readonly EventToStore[]): { json: string; firstMs: number; lastMs: number } {
+  let json = '[';
+  let firstMs = Number.POSITIVE_INFINITY;
+  let lastMs = Number.NEGATIVE_INFINITY;
   for (let e = 0; e < events.length; e += 1) {
     const event = events[e] as EventToStore;
-    eventsJson +=
+    if (event.occurredAtMs < firstMs) firstMs = event.occurredAtMs;
+    if (event.occurredAtMs > lastMs) lastMs = event.occurredAtMs;
+    json +=
       (e === 0 ? '{"id":' : ',{"id":') +
       quoted(event.id) +
       ',"c":' +
@@ -104,32 +108,8 @@ function payloadOf(events: readonly EventToStore[]): { meters: string[]; events:
       ',"p":' +
       JSON.stringify(event.properties) +
       '}';
-    for (const contribution of event.contributions) {
-      let m = meterIndex.get(contribution.meterId);
-      if (m === undefined) {
-        meters.push(contribution.meterId);
-        m = meters.length; // SQL arrays are 1-based
-        meterIndex.set(contribution.meterId, m);
-      }
-      let g = groupText.get(contribution.groupKey);
-      if (g === undefined) {
-        g = quoted(contribution.groupKey);
-        groupText.set(contribution.groupKey, g);
-      }
-      const unique = contribution.aggregation === 'unique_count';
-      const value = contribution.value === null ? 'null' : quoted(contribution.value);
-      contribsJson +=
-        (contribsJson.length === 1 ? '{"e":' : ',{"e":') +
-        String(e) +
-        ',"m":' +
-        String(m) +
-        ',"g":' +
-        g +
-        (unique ? ',"v":null,"u":' + value : ',"v":' + value + ',"u":null') +
-        '}';
-    }
   }
-  return { meters, events: eventsJson + ']', contribs: contribsJson + ']' };
+  return { json: json + ']', firstMs, lastMs };
 }
 
 async function writeOnce(
@@ -137,19 +117,36 @@ async function writeOnce(
   tenantId: string,
   events: readonly EventToStore[],
 ): Promise<BatchWriteResult> {
-  const payload = payloadOf(events);
-  const { rows } = await client.query<{ duplicate_ids: string[] | null }>(INGEST_BATCH, [
-    tenantId,
-    payload.meters,
-    payload.events,
-    payload.contribs,
-  ]);
-  return { duplicateIds: new Set(rows[0]?.duplicate_ids ?? []) };
+  await client.query('BEGIN');
+  const claim = await client.query<{ segment_id: string; duplicate_ids: string[] | null }>({
+    ...CLAIM,
+    values: [tenantId, events.map((event) => event.id)],
+  });
+  const duplicateIds = new Set(claim.rows[0]?.duplicate_ids ?? []);
+  const fresh = duplicateIds.size === 0 ? events : events.filter((event) => !duplicateIds.has(event.id));
+  if (fresh.length > 0) {
+    const segment = segmentOf(fresh);
+    const { deltas, uniqueValues } = rollupDeltasOf(fresh);
+    await client.query({
+      ...STORE,
+      values: [
+        tenantId,
+        claim.rows[0]?.segment_id,
+        segment.firstMs,
+        segment.lastMs,
+        fresh.length,
+        segment.json,
+        encodeBatchDelta(deltas, uniqueValues),
+      ],
+    });
+  }
+  await client.query('COMMIT');
+  return { duplicateIds };
 }
 
 /**
  * Stores a batch whose events have distinct ids (the caller removes in-batch repeats) and resolved
- * customers. A deadlock or serialization failure rolled everything back, so the whole statement is
+ * customers. A deadlock or serialization failure rolled everything back, so the whole transaction is
  * simply run again; the keys it had claimed were released by the rollback.
  */
 export async function storeEventBatch(
@@ -160,17 +157,22 @@ export async function storeEventBatch(
   // Claiming keys in one global order keeps two overlapping retries from deadlocking on each other.
   const ordered = [...events].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const client = await pool.connect();
+  let broken = false;
   try {
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await writeOnce(client, tenantId, ordered);
       } catch (error) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
         const retryable =
           error instanceof DatabaseError && error.code !== undefined && RETRYABLE.has(error.code);
-        if (!retryable || attempt >= MAX_ATTEMPTS) throw error;
+        if (broken || !retryable || attempt >= MAX_ATTEMPTS) throw error;
       }
     }
   } finally {
-    client.release();
+    // A connection whose ROLLBACK failed is in an unknown state: it leaves the pool.
+    client.release(broken);
   }
 }

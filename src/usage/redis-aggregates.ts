@@ -27,23 +27,34 @@ import { foldPendingRollups, type CompactionResult } from './rollup-compactor';
 const SEP = '\x1f';
 const EPOCH_KEY = 'usage:epoch';
 const COMPLETE_FIELD = '_c';
+/** Hashes per merge call: bounds how long one script holds Redis (~1 ms). */
+const PUBLISH_CHUNK = 500;
 
-// KEYS[1] hash. ARGV: ttlSeconds, n, n × (field, state), then unique-value fields.
+// KEYS: the hashes. ARGV: ttlSeconds, then per hash: n, m, n × (field, state), m unique-value fields.
+// One call per publish (a pass of the compactor touches thousands of hashes): a field is replaced only
+// by a higher version.
 const MERGE_SCRIPT = `
-local key = KEYS[1]
-local n = tonumber(ARGV[2])
-local i = 3
-for _ = 1, n do
-  local field, state = ARGV[i], ARGV[i + 1]
+local ttl = ARGV[1]
+local i = 2
+for k = 1, #KEYS do
+  local key = KEYS[k]
+  local n, m = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
   i = i + 2
-  local current = redis.call('HGET', key, field)
-  if (not current) or tonumber(string.match(current, '^%d+')) < tonumber(string.match(state, '^%d+')) then
-    redis.call('HSET', key, field, state)
+  for _ = 1, n do
+    local field, state = ARGV[i], ARGV[i + 1]
+    i = i + 2
+    local current = redis.call('HGET', key, field)
+    if (not current) or tonumber(string.match(current, '^%d+')) < tonumber(string.match(state, '^%d+')) then
+      redis.call('HSET', key, field, state)
+    end
   end
+  for _ = 1, m do
+    redis.call('HSET', key, ARGV[i], '1')
+    i = i + 1
+  end
+  redis.call('EXPIRE', key, ttl)
 end
-for j = i, #ARGV do redis.call('HSET', key, ARGV[j], '1') end
-redis.call('EXPIRE', key, ARGV[1])
-return 1`;
+return #KEYS`;
 
 // KEYS[1] hash, KEYS[2] epoch. ARGV: epoch, ttlSeconds, completeUntilMs, n, n × (field, state), unique fields.
 const REBUILD_SCRIPT = `
@@ -66,7 +77,7 @@ return 1`;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    usageMerge(key: string, ...args: Array<string | number>): Result<number, Context>;
+    usageMerge(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Result<number, Context>;
     usageRebuild(key: string, epochKey: string, ...args: Array<string | number>): Result<number, Context>;
   }
 }
@@ -158,7 +169,7 @@ export class AggregateCache {
     private readonly pool: Pool,
     private readonly options: AggregateCacheOptions,
   ) {
-    redis.defineCommand('usageMerge', { numberOfKeys: 1, lua: MERGE_SCRIPT });
+    redis.defineCommand('usageMerge', { lua: MERGE_SCRIPT });
     redis.defineCommand('usageRebuild', { numberOfKeys: 2, lua: REBUILD_SCRIPT });
   }
 
@@ -187,11 +198,16 @@ export class AggregateCache {
     for (const u of uniqueValues)
       entry(u.meterId, u.customerId, u.bucketStartMs).unique.push(uniqueField(u.groupKey, u.value));
     if (perHour.size === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const [key, { pairs, unique }] of perHour) {
-      pipeline.usageMerge(key, this.options.keyTtlSeconds, pairs.length / 2, ...pairs, ...unique);
+    const entries = [...perHour];
+    const calls: Array<Promise<number>> = [];
+    for (let start = 0; start < entries.length; start += PUBLISH_CHUNK) {
+      const chunk = entries.slice(start, start + PUBLISH_CHUNK);
+      const args: Array<string | number> = chunk.map(([key]) => key);
+      args.push(this.options.keyTtlSeconds);
+      for (const [, { pairs, unique }] of chunk) args.push(pairs.length / 2, unique.length, ...pairs, ...unique);
+      calls.push(this.redis.usageMerge(chunk.length, ...args));
     }
-    await pipeline.exec();
+    await Promise.all(calls);
   }
 
   /** The (hour, slot, group) states and distinct values of [fromMs, toMs), whole hours. */

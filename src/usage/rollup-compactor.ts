@@ -2,8 +2,9 @@
 // ingest batch) into usage_rollups, then publishes the touched rows' cumulative state and version to the
 // version-ordered Redis cache (redis-aggregates.ts). Migration 0007 and ADR 0008 ("Ingestion redesign").
 //
-// Exactly once: a delta's DELETE and the rollup upsert it feeds commit together (usage_fold_rollup_deltas),
-// so a delta is folded exactly once whatever crashes. One writer per tenant at a time: the fold runs
+// Exactly once: a delta's DELETE … RETURNING and the rollup upsert it feeds commit together (one
+// transaction; the sum of the deltas is taken in JS, rollup-delta.ts), so a delta is folded exactly once
+// whatever crashes. One writer per tenant at a time: the fold runs
 // under the tenant's transaction-scoped advisory lock (the background loop skips a tenant someone else is
 // compacting; an exact reader waits for it), so rollup rows see no lock contention and use slot 0.
 // Redis stays a cache: a lost publish is repaired by a rebuild (which compacts first, then reads rows).
@@ -12,11 +13,68 @@ import type { Pool, PoolClient } from 'pg';
 import { withTenant } from '../db/with-tenant';
 import type { UniqueValueRow } from '../domain/usage/rollup';
 import { storedRollupOf, type RollupRow, type StoredRollup } from './event-store';
+import { DeltaFold, type FoldedRow } from './rollup-delta';
 
-/** Deltas folded per statement (a delta is one batch, i.e. up to ~1,000 contributions). */
-const FOLD_LIMIT = 200;
-const FOLD = 'SELECT folded, rollups, unique_values FROM usage_fold_rollup_deltas($1)';
+/** Deltas taken per statement (a delta is one batch, i.e. up to ~1,000 rollup rows). */
+const TAKE_LIMIT = 200;
+/** Rollup rows upserted per statement. */
+const UPSERT_CHUNK = 5_000;
 const LOCK_KEY = "hashtext('ledgerline:usage_rollup_compaction')";
+
+// RLS scopes both statements to the caller's tenant (withTenant).
+const TAKE = {
+  name: 'usage-take-rollup-deltas',
+  text: `DELETE FROM usage_rollup_deltas
+          WHERE (tenant_id, id) IN (SELECT d.tenant_id, d.id FROM usage_rollup_deltas d
+                                     WHERE d.tenant_id = current_tenant_id() ORDER BY d.id LIMIT $1)
+          RETURNING contributions, unique_values`,
+};
+
+// One row per touched (meter, customer, hour, group), from arrays, in key order; slot 0 (one folder per
+// tenant). The same combination as a Redis read (rollup.ts), in SQL: counts and sums add, max is the
+// greater, latest is the value of the greater (occurred at, event id) compared byte-wise.
+const UPSERT = {
+  name: 'usage-upsert-rollups',
+  text: `INSERT INTO usage_rollups AS r (tenant_id, meter_id, customer_id, bucket_start, group_key, slot, event_count,
+           value_sum, value_max, latest_at, latest_event_id, latest_value)
+         SELECT current_tenant_id(), d.m, d.c, 'epoch'::timestamptz + d.b * interval '1 millisecond', d.g, 0, d.n,
+                d.s::numeric, d.x::numeric, 'epoch'::timestamptz + d.la * interval '1 millisecond', d.le, d.lv::numeric
+           FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::text[],
+                       $8::bigint[], $9::text[], $10::text[]) AS d(m, c, b, g, n, s, x, la, le, lv)
+         ON CONFLICT (tenant_id, meter_id, customer_id, bucket_start, group_key, slot) DO UPDATE SET
+           event_count = r.event_count + excluded.event_count,
+           value_sum = CASE WHEN r.value_sum IS NULL THEN excluded.value_sum
+                            WHEN excluded.value_sum IS NULL THEN r.value_sum
+                            ELSE r.value_sum + excluded.value_sum END,
+           value_max = greatest(r.value_max, excluded.value_max),
+           latest_at = CASE WHEN excluded.latest_at IS NOT NULL AND (r.latest_at IS NULL OR
+                              (excluded.latest_at, excluded.latest_event_id) > (r.latest_at, r.latest_event_id))
+                            THEN excluded.latest_at ELSE r.latest_at END,
+           latest_event_id = CASE WHEN excluded.latest_at IS NOT NULL AND (r.latest_at IS NULL OR
+                              (excluded.latest_at, excluded.latest_event_id) > (r.latest_at, r.latest_event_id))
+                            THEN excluded.latest_event_id ELSE r.latest_event_id END,
+           latest_value = CASE WHEN excluded.latest_at IS NOT NULL AND (r.latest_at IS NULL OR
+                              (excluded.latest_at, excluded.latest_event_id) > (r.latest_at, r.latest_event_id))
+                            THEN excluded.latest_value ELSE r.latest_value END,
+           version = r.version + 1,
+           updated_at = now()
+         RETURNING r.meter_id, r.customer_id, (extract(epoch FROM r.bucket_start) * 1000)::bigint AS bucket_ms,
+           r.group_key, r.slot, r.version, r.event_count, r.value_sum::text AS value_sum,
+           r.value_max::text AS value_max, (extract(epoch FROM r.latest_at) * 1000)::bigint AS latest_ms,
+           r.latest_event_id, r.latest_value::text AS latest_value`,
+};
+
+// The distinct values new to their hour are returned (the others were published before).
+const INSERT_UNIQUE = {
+  name: 'usage-insert-unique-values',
+  text: `INSERT INTO usage_unique_values (tenant_id, meter_id, customer_id, bucket_start, group_key, value)
+         SELECT current_tenant_id(), u.m, u.c, 'epoch'::timestamptz + u.b * interval '1 millisecond', u.g, u.v
+           FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[]) AS u(m, c, b, g, v)
+          ORDER BY 2, 3, 4, 5, 6
+         ON CONFLICT DO NOTHING
+         RETURNING meter_id, customer_id, (extract(epoch FROM bucket_start) * 1000)::bigint AS bucket_ms,
+           group_key, value`,
+};
 
 export interface CompactionResult {
   /** Deltas folded (batches). */
@@ -27,16 +85,56 @@ export interface CompactionResult {
   readonly uniqueValues: UniqueValueRow[];
 }
 
-interface UniqueValueJson {
-  meter_id: string;
-  customer_id: string;
-  bucket_ms: number;
-  group_key: string;
-  value: string;
+async function upsertRollups(db: PoolClient, rows: readonly FoldedRow[]): Promise<StoredRollup[]> {
+  const stored: StoredRollup[] = [];
+  for (let start = 0; start < rows.length; start += UPSERT_CHUNK) {
+    const chunk = rows.slice(start, start + UPSERT_CHUNK);
+    const columns: Array<Array<string | number | null>> = Array.from({ length: 10 }, () => []);
+    for (const row of chunk) {
+      const state = row.sum.state();
+      columns[0]?.push(row.meterId);
+      columns[1]?.push(row.customerId);
+      columns[2]?.push(row.bucketStartMs);
+      columns[3]?.push(row.groupKey);
+      columns[4]?.push(state.eventCount);
+      columns[5]?.push(state.valueSum);
+      columns[6]?.push(state.valueMax);
+      columns[7]?.push(state.latest?.atMs ?? null);
+      columns[8]?.push(state.latest?.eventId ?? null);
+      columns[9]?.push(state.latest?.value ?? null);
+    }
+    const { rows: written } = await db.query<RollupRow>({ ...UPSERT, values: columns });
+    for (const row of written) stored.push(storedRollupOf(row));
+  }
+  return stored;
 }
 
-const rowKey = (r: StoredRollup) =>
-  `${r.meterId}\x1f${r.customerId}\x1f${r.bucketStartMs}\x1f${r.slot}\x1f${r.groupKey}`;
+async function insertUniqueValues(db: PoolClient, values: readonly UniqueValueRow[]): Promise<UniqueValueRow[]> {
+  if (values.length === 0) return [];
+  const { rows } = await db.query<{
+    meter_id: string;
+    customer_id: string;
+    bucket_ms: string;
+    group_key: string;
+    value: string;
+  }>({
+    ...INSERT_UNIQUE,
+    values: [
+      values.map((v) => v.meterId),
+      values.map((v) => v.customerId),
+      values.map((v) => v.bucketStartMs),
+      values.map((v) => v.groupKey),
+      values.map((v) => v.value),
+    ],
+  });
+  return rows.map((v) => ({
+    meterId: v.meter_id,
+    customerId: v.customer_id,
+    bucketStartMs: Number(v.bucket_ms),
+    groupKey: v.group_key,
+    value: v.value,
+  }));
+}
 
 /**
  * Folds the tenant's pending deltas in `db`'s transaction (the caller's `withTenant`), waiting for a
@@ -57,34 +155,21 @@ export async function foldPendingRollups(
     );
     if (rows[0]?.ok !== true) return null;
   }
-  const rollups = new Map<string, StoredRollup>();
-  const uniqueValues: UniqueValueRow[] = [];
+  const fold = new DeltaFold();
   let folded = 0;
   for (;;) {
-    const { rows } = await db.query<{
-      folded: number;
-      rollups: RollupRow[] | null;
-      unique_values: UniqueValueJson[] | null;
-    }>(FOLD, [FOLD_LIMIT]);
-    const row = rows[0];
-    const n = row?.folded ?? 0;
-    folded += n;
-    for (const raw of row?.rollups ?? []) {
-      const stored = storedRollupOf(raw);
-      rollups.set(rowKey(stored), stored); // a later fold of the same row has the higher version
-    }
-    for (const v of row?.unique_values ?? []) {
-      uniqueValues.push({
-        meterId: v.meter_id,
-        customerId: v.customer_id,
-        bucketStartMs: Number(v.bucket_ms),
-        groupKey: v.group_key,
-        value: v.value,
-      });
-    }
-    if (n < FOLD_LIMIT) break;
+    const { rows } = await db.query<{ contributions: unknown; unique_values: unknown }>({
+      ...TAKE,
+      values: [TAKE_LIMIT],
+    });
+    for (const row of rows) fold.add(row.contributions, row.unique_values);
+    folded += rows.length;
+    if (rows.length < TAKE_LIMIT) break;
   }
-  return { folded, rollups: [...rollups.values()], uniqueValues };
+  if (folded === 0) return { folded, rollups: [], uniqueValues: [] };
+  const rollups = await upsertRollups(db, fold.foldedRows());
+  const uniqueValues = await insertUniqueValues(db, fold.uniqueValues());
+  return { folded, rollups, uniqueValues };
 }
 
 /**

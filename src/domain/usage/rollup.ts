@@ -98,39 +98,96 @@ export interface UniqueValueRow {
   readonly value: string;
 }
 
-/** A delta being summed: exact decimals kept parsed until the end, so each event costs one parse. */
+/** A canonical integer that a double holds exactly, with room to add another of its kind. */
+const SMALL_INTEGER = /^-?\d{1,15}$/;
+const SAFE_SUM = Number.MAX_SAFE_INTEGER - 1e15;
+
+/**
+ * A state being summed: exact decimals kept parsed until the end, so each contribution costs one parse
+ * (and an integer of up to 15 digits none: it is added as a double while the total stays exact). The
+ * same sum serves a batch's events (before its write) and many deltas (the compactor's fold).
+ */
+export class StateAccumulator {
+  eventCount = 0;
+  /** Integer part of the sum kept as a double (exact below SAFE_SUM); `exact` holds the rest. */
+  private small = 0;
+  private hasSum = false;
+  private exact: ExactDecimal | null = null;
+  private max: ExactDecimal | null = null;
+  private maxText: string | null = null;
+  private latest: LatestValue | null = null;
+
+  /**
+   * One event's value for a meter of `aggregation`: only the part of the state that aggregation reads
+   * is kept (a meter's aggregation never changes), so a sum meter's rows carry no max or latest.
+   */
+  addEvent(aggregation: MeterAggregation, eventId: string, occurredAtMs: number, value: string | null): void {
+    this.eventCount += 1;
+    if (value === null) return;
+    if (aggregation === 'sum') this.addSum(value);
+    else if (aggregation === 'max') this.addMax(value);
+    else if (aggregation === 'latest') {
+      if (this.latest === null || occurredAtMs > this.latest.atMs ||
+          (occurredAtMs === this.latest.atMs && eventId > this.latest.eventId))
+        this.latest = { atMs: occurredAtMs, eventId, value };
+    }
+  }
+
+  /** A whole state (a delta of a batch, or a rollup row). */
+  addState(state: RollupState): void {
+    this.eventCount += state.eventCount;
+    if (state.valueSum !== null) this.addSum(state.valueSum);
+    if (state.valueMax !== null) this.addMax(state.valueMax);
+    if (state.latest !== null && (this.latest === null || isLater(state.latest, this.latest)))
+      this.latest = state.latest;
+  }
+
+  state(): RollupState {
+    let valueSum: string | null = null;
+    if (this.hasSum) {
+      valueSum =
+        this.exact === null
+          ? String(this.small)
+          : format(this.small === 0 ? this.exact : add(this.exact, dec(String(this.small))));
+    }
+    return { eventCount: this.eventCount, valueSum, valueMax: this.maxText, latest: this.latest };
+  }
+
+  private addSum(text: string): void {
+    this.hasSum = true;
+    if (SMALL_INTEGER.test(text)) {
+      const value = Number(text);
+      if (Math.abs(this.small) < SAFE_SUM) {
+        this.small += value;
+        return;
+      }
+    }
+    const value = dec(text);
+    this.exact = this.exact === null ? value : add(this.exact, value);
+  }
+
+  private addMax(text: string): void {
+    const value = dec(text);
+    if (this.max === null || compare(value, this.max) > 0) {
+      this.max = value;
+      this.maxText = text;
+    }
+  }
+}
+
 interface Accumulator {
   readonly meterId: string;
   readonly customerId: string;
   readonly bucketStartMs: number;
   readonly groupKey: string;
-  eventCount: number;
-  sum: ExactDecimal | null;
-  max: ExactDecimal | null;
-  maxText: string | null;
-  latest: LatestValue | null;
-}
-
-function accumulate(acc: Accumulator, event: FreshEvent, contribution: MeterContribution): void {
-  acc.eventCount += 1;
-  if (contribution.aggregation === 'unique_count' || contribution.value === null) return;
-  const text = contribution.value;
-  const value = dec(text);
-  acc.sum = acc.sum === null ? value : add(acc.sum, value);
-  if (acc.max === null || compare(value, acc.max) > 0) {
-    acc.max = value;
-    acc.maxText = text;
-  }
-  const candidate = { atMs: event.occurredAtMs, eventId: event.id, value: text };
-  if (acc.latest === null || isLater(candidate, acc.latest)) acc.latest = candidate;
+  readonly sum: StateAccumulator;
 }
 
 const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * The newly stored events of one batch, summed per (meter, customer, hour, group), plus the distinct
- * values for unique_count meters. Sorted by key: concurrent transactions then lock rollup rows in
- * the same order and cannot deadlock each other.
+ * values for unique_count meters, sorted by key (a batch's delta document is then deterministic).
  */
 export function rollupDeltasOf(events: readonly FreshEvent[]): {
   readonly deltas: RollupDelta[];
@@ -149,15 +206,11 @@ export function rollupDeltasOf(events: readonly FreshEvent[]): {
           customerId: event.customerId,
           bucketStartMs: bucket,
           groupKey: contribution.groupKey,
-          eventCount: 0,
-          sum: null,
-          max: null,
-          maxText: null,
-          latest: null,
+          sum: new StateAccumulator(),
         };
         byKey.set(key, acc);
       }
-      accumulate(acc, event, contribution);
+      acc.sum.addEvent(contribution.aggregation, event.id, event.occurredAtMs, contribution.value);
       if (contribution.aggregation === 'unique_count' && contribution.value !== null) {
         unique.set(`${key}\x1f${contribution.value}`, {
           meterId: contribution.meterId,
@@ -176,12 +229,7 @@ export function rollupDeltasOf(events: readonly FreshEvent[]): {
     customerId: acc.customerId,
     bucketStartMs: acc.bucketStartMs,
     groupKey: acc.groupKey,
-    state: {
-      eventCount: acc.eventCount,
-      valueSum: acc.sum === null ? null : format(acc.sum),
-      valueMax: acc.maxText,
-      latest: acc.latest,
-    },
+    state: acc.sum.state(),
   }));
   return { deltas, uniqueValues: sortedEntries(unique) };
 }

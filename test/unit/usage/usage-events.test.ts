@@ -95,11 +95,11 @@ describe('meters', () => {
 });
 
 describe('rollups', () => {
-  const fresh = (id: string, atMs: number, value: string) => ({
+  const fresh = (id: string, atMs: number, value: string, aggregation: 'sum' | 'max' | 'latest' = 'sum') => ({
     id,
     customerId: 'cus_1',
     occurredAtMs: atMs,
-    contributions: [{ meterId: 'mtr_tokens', aggregation: 'sum' as const, groupKey: '', value }],
+    contributions: [{ meterId: `mtr_${aggregation}`, aggregation, groupKey: '', value }],
   });
 
   it('attributes events to the UTC hour of their own timestamp and sums them exactly', () => {
@@ -111,13 +111,32 @@ describe('rollups', () => {
     expect(
       deltas.map((d) => [d.bucketStartMs, d.state.eventCount, d.state.valueSum, d.state.valueMax]),
     ).toEqual([
-      [bucketStartMs(NOW - 3_600_000), 1, '5', '5'],
-      [bucketStartMs(NOW), 2, '0.3', '0.2'],
+      [bucketStartMs(NOW - 3_600_000), 1, '5', null],
+      [bucketStartMs(NOW), 2, '0.3', null],
     ]);
   });
 
+  it('keeps only what the meter reads: a max meter has no sum, a sum meter no latest', () => {
+    const [max] = rollupDeltasOf([fresh('a', NOW, '7', 'max'), fresh('b', NOW + 1, '12.5', 'max')]).deltas;
+    const [sum] = rollupDeltasOf([fresh('c', NOW, '7'), fresh('d', NOW + 1, '12.5')]).deltas;
+    expect(max?.state).toEqual({ eventCount: 2, valueSum: null, valueMax: '12.5', latest: null });
+    expect(sum?.state).toEqual({ eventCount: 2, valueSum: '19.5', valueMax: null, latest: null });
+  });
+
+  it('sums integers beyond what a double holds exactly, and mixed with decimals, to the last digit', () => {
+    const big = '999999999999999'; // 15 digits: the double fast path, until the total would round
+    const events = Array.from({ length: 20 }, (_, i) => fresh(`e${i}`, NOW, big));
+    expect(rollupDeltasOf(events).deltas[0]?.state.valueSum).toBe('19999999999999980');
+    const mixed = [fresh('a', NOW, big), fresh('b', NOW, '0.000000000000000001'), fresh('c', NOW, '-3')];
+    expect(rollupDeltasOf(mixed).deltas[0]?.state.valueSum).toBe('999999999999996.000000000000000001');
+  });
+
   it('keeps as latest the value of the greatest (timestamp, id), whatever the arrival order', () => {
-    const events = [fresh('b', NOW, '2'), fresh('a', NOW, '1'), fresh('z', NOW - 1, '9')];
+    const events = [
+      fresh('b', NOW, '2', 'latest'),
+      fresh('a', NOW, '1', 'latest'),
+      fresh('z', NOW - 1, '9', 'latest'),
+    ];
     const forward = rollupDeltasOf(events).deltas[0]?.state.latest;
     const backward = rollupDeltasOf([...events].reverse()).deltas[0]?.state.latest;
     expect(forward).toEqual({ atMs: NOW, eventId: 'b', value: '2' });
@@ -125,8 +144,18 @@ describe('rollups', () => {
   });
 
   it('merges slot states the same in any order (so Redis and Postgres agree)', () => {
-    const a = rollupDeltasOf([fresh('a', NOW, '1.25')]).deltas[0]?.state ?? EMPTY_STATE;
-    const b = rollupDeltasOf([fresh('b', NOW + 1, '-0.25')]).deltas[0]?.state ?? EMPTY_STATE;
+    const a = {
+      eventCount: 1,
+      valueSum: '1.25',
+      valueMax: '1.25',
+      latest: { atMs: NOW, eventId: 'a', value: '1.25' },
+    };
+    const b = {
+      eventCount: 1,
+      valueSum: '-0.25',
+      valueMax: '-0.25',
+      latest: { atMs: NOW + 1, eventId: 'b', value: '-0.25' },
+    };
     expect(mergeStates(a, b)).toEqual(mergeStates(b, a));
     expect(mergeStates(a, b)).toMatchObject({
       eventCount: 2,
