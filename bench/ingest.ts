@@ -15,7 +15,8 @@
  * read for what it is.
  *
  * Env: BENCH_SECONDS, BENCH_BATCHES ("1,100,1000"), BENCH_CUSTOMERS (1000), BENCH_POOL (8),
- * BENCH_RAW=0 to skip the raw limits while iterating.
+ * BENCH_RAW=0 to skip the raw limits while iterating, BENCH_COMPACTION_MS (the usage service's default)
+ * to try another rollup compaction interval.
  */
 import { startBenchApi } from './support/bench-api';
 import { execFile, fork, type ChildProcess } from 'node:child_process';
@@ -422,7 +423,12 @@ async function main(): Promise<void> {
       tenant.id,
     ]),
   );
-  const api = await startBenchApi(pool, redis);
+  const compactionMs = process.env.BENCH_COMPACTION_MS;
+  const api = await startBenchApi(
+    pool,
+    redis,
+    compactionMs === undefined ? undefined : { compactionIntervalMs: Number(compactionMs) },
+  );
   const { port } = api;
   const meter = async (body: object) => {
     const res = await fetch(`http://127.0.0.1:${port}/v1/meters`, {

@@ -6,6 +6,7 @@ import type { Pool } from 'pg';
 import pino from 'pino';
 import { createApp } from '../../src/api/app';
 import { StripeGateway } from '../../src/gateways/stripe-gateway';
+import type { UsageOptions } from '../../src/usage/usage-service';
 
 /**
  * The real API on a loopback port for a benchmark: the same app as production, with a lazy Temporal
@@ -15,6 +16,7 @@ import { StripeGateway } from '../../src/gateways/stripe-gateway';
 export async function startBenchApi(
   pool: Pool,
   redis: Redis,
+  usage?: UsageOptions,
 ): Promise<{ server: Server; port: number; origin: string; close: () => Promise<void> }> {
   const app = createApp({
     pool,
@@ -25,6 +27,7 @@ export async function startBenchApi(
     taskQueue: 'bench',
     temporalUiUrl: 'http://127.0.0.1:8233',
     gateway: new StripeGateway({ apiKey: 'sk_test_bench_unused', webhookSecret: 'whsec_bench_unused' }),
+    ...(usage === undefined ? {} : { usage }),
   });
   const server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
