@@ -15,4 +15,4 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/src/db/migrations ./src/db/migrations
 COPY package.json ./
 USER node
-CMD ["node", "dist/api/server.js"]
+CMD ["node", "--max-semi-space-size=64", "dist/api/server.js"]

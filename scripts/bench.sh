@@ -24,4 +24,5 @@ export MIGRATION_DATABASE_URL="postgres://ledgerline_owner:ledgerline_owner@127.
 node dist/db/migrate-cli.js
 npx --no-install tsc -p tsconfig.bench.json
 step "Benchmark $name on $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Node $(node --version), database $db, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-node "$LEDGERLINE_DATA/bench-build/bench/$name.js"
+# The API runs inside the benchmark process: the same V8 flag as the API server (scripts/start.sh).
+node --max-semi-space-size=64 "$LEDGERLINE_DATA/bench-build/bench/$name.js"

@@ -204,7 +204,8 @@ export class AggregateCache {
       const chunk = entries.slice(start, start + PUBLISH_CHUNK);
       const args: Array<string | number> = chunk.map(([key]) => key);
       args.push(this.options.keyTtlSeconds);
-      for (const [, { pairs, unique }] of chunk) args.push(pairs.length / 2, unique.length, ...pairs, ...unique);
+      for (const [, { pairs, unique }] of chunk)
+        args.push(pairs.length / 2, unique.length, ...pairs, ...unique);
       calls.push(this.redis.usageMerge(chunk.length, ...args));
     }
     await Promise.all(calls);

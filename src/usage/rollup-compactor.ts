@@ -109,7 +109,10 @@ async function upsertRollups(db: PoolClient, rows: readonly FoldedRow[]): Promis
   return stored;
 }
 
-async function insertUniqueValues(db: PoolClient, values: readonly UniqueValueRow[]): Promise<UniqueValueRow[]> {
+async function insertUniqueValues(
+  db: PoolClient,
+  values: readonly UniqueValueRow[],
+): Promise<UniqueValueRow[]> {
   if (values.length === 0) return [];
   const { rows } = await db.query<{
     meter_id: string;

@@ -166,7 +166,13 @@ export class DeltaFold {
     return [...this.unique.values()];
   }
 
-  private addState(meterId: string, customerId: string, bucketStartMs: number, groupKey: string, state: RollupState) {
+  private addState(
+    meterId: string,
+    customerId: string,
+    bucketStartMs: number,
+    groupKey: string,
+    state: RollupState,
+  ) {
     const key = `${meterId}\x1f${customerId}\x1f${bucketStartMs}\x1f${groupKey}`;
     let row = this.rows.get(key);
     if (row === undefined) {
@@ -176,7 +182,13 @@ export class DeltaFold {
     row.sum.addState(state);
   }
 
-  private addUnique(meterId: string, customerId: string, bucketStartMs: number, groupKey: string, value: string) {
+  private addUnique(
+    meterId: string,
+    customerId: string,
+    bucketStartMs: number,
+    groupKey: string,
+    value: string,
+  ) {
     this.unique.set(`${meterId}\x1f${customerId}\x1f${bucketStartMs}\x1f${groupKey}\x1f${value}`, {
       meterId,
       customerId,

@@ -127,8 +127,11 @@ export class StateAccumulator {
     if (aggregation === 'sum') this.addSum(value);
     else if (aggregation === 'max') this.addMax(value);
     else if (aggregation === 'latest') {
-      if (this.latest === null || occurredAtMs > this.latest.atMs ||
-          (occurredAtMs === this.latest.atMs && eventId > this.latest.eventId))
+      if (
+        this.latest === null ||
+        occurredAtMs > this.latest.atMs ||
+        (occurredAtMs === this.latest.atMs && eventId > this.latest.eventId)
+      )
         this.latest = { atMs: occurredAtMs, eventId, value };
     }
   }

@@ -1,5 +1,5 @@
 import { contributionsOf, groupKeyOf, type Meter } from '../../../src/domain/usage/meter';
-import { rollupDeltasOf, bucketStartMs, mergeStates, EMPTY_STATE } from '../../../src/domain/usage/rollup';
+import { rollupDeltasOf, bucketStartMs, mergeStates } from '../../../src/domain/usage/rollup';
 import { aggregateUsage } from '../../../src/domain/usage/usage-query';
 import { validateUsageEvent } from '../../../src/domain/usage/usage-event';
 import { usageValueOf } from '../../../src/domain/usage/usage-value';

@@ -1,0 +1,96 @@
+import { rollupDeltasOf, type FreshEvent } from '../../../src/domain/usage/rollup';
+import { DeltaFold, encodeBatchDelta } from '../../../src/usage/rollup-delta';
+
+const HOUR = Date.UTC(2026, 11, 1, 10);
+
+function event(id: string, customerId: string, atMs: number, tokens: string, user: string): FreshEvent {
+  return {
+    id,
+    customerId,
+    occurredAtMs: atMs,
+    contributions: [
+      { meterId: 'mtr_calls', aggregation: 'count', groupKey: '', value: null },
+      { meterId: 'mtr_tokens', aggregation: 'sum', groupKey: '["large"]', value: tokens },
+      { meterId: 'mtr_peak', aggregation: 'max', groupKey: '', value: tokens },
+      { meterId: 'mtr_last', aggregation: 'latest', groupKey: '', value: tokens },
+      { meterId: 'mtr_users', aggregation: 'unique_count', groupKey: '', value: user },
+    ],
+  };
+}
+
+/** What the compactor does with pending deltas: sum the documents, read the rows back. */
+function fold(...documents: Array<{ contributions: unknown; unique: unknown }>) {
+  const sum = new DeltaFold();
+  for (const d of documents) sum.add(d.contributions, d.unique);
+  return {
+    rows: sum
+      .foldedRows()
+      .map((r) => ({ key: `${r.meterId}/${r.customerId}/${r.groupKey}`, ...r.sum.state() })),
+    unique: sum.uniqueValues().map((u) => `${u.meterId}/${u.customerId}/${u.value}`),
+  };
+}
+
+const asStored = (batch: FreshEvent[]) => {
+  const { deltas, uniqueValues } = rollupDeltasOf(batch);
+  return {
+    contributions: JSON.parse(encodeBatchDelta(deltas, uniqueValues) ?? 'null') as unknown,
+    unique: null,
+  };
+};
+
+describe('pending rollup deltas (the batch document and the compactor fold)', () => {
+  it('folds two batches into the same state as one batch of all their events', () => {
+    const first = [event('a', 'cus_1', HOUR + 1, '10', 'u1'), event('b', 'cus_1', HOUR + 2, '0.5', 'u2')];
+    const second = [event('c', 'cus_1', HOUR + 3, '7', 'u1'), event('d', 'cus_2', HOUR + 4, '2', 'u3')];
+    expect(fold(asStored(first), asStored(second))).toEqual(fold(asStored([...first, ...second])));
+    const { rows, unique } = fold(asStored(first), asStored(second));
+    expect(rows.find((r) => r.key === 'mtr_tokens/cus_1/["large"]')).toMatchObject({
+      eventCount: 3,
+      valueSum: '17.5',
+      valueMax: null,
+    });
+    expect(rows.find((r) => r.key === 'mtr_peak/cus_1/')).toMatchObject({ valueMax: '10', valueSum: null });
+    expect(rows.find((r) => r.key === 'mtr_last/cus_1/')?.latest).toEqual({
+      atMs: HOUR + 3,
+      eventId: 'c',
+      value: '7',
+    });
+    expect(unique.sort()).toEqual(['mtr_users/cus_1/u1', 'mtr_users/cus_1/u2', 'mtr_users/cus_2/u3']);
+  });
+
+  it('is null for a batch that matched no meter (no delta row is written)', () => {
+    expect(encodeBatchDelta([], [])).toBeNull();
+  });
+
+  it('folds deltas in the SQL-summed format of migration 0007 that were pending at the upgrade', () => {
+    const v1 = {
+      contributions: [
+        {
+          m: 'mtr_tokens',
+          c: 'cus_1',
+          b: HOUR,
+          g: '["large"]',
+          n: 2,
+          s: 10.5,
+          x: 10,
+          la: HOUR + 9,
+          le: 'z',
+          lv: 10,
+        },
+        { m: 'mtr_calls', c: 'cus_1', b: HOUR, g: '', n: 2, s: null, x: null, la: null, le: null, lv: null },
+      ],
+      unique: [{ m: 'mtr_users', c: 'cus_1', b: HOUR, g: '', u: 'u9' }],
+    };
+    const { rows, unique } = fold(v1, asStored([event('a', 'cus_1', HOUR + 1, '1', 'u1')]));
+    expect(rows.find((r) => r.key === 'mtr_tokens/cus_1/["large"]')).toMatchObject({
+      eventCount: 3,
+      valueSum: '11.5',
+    });
+    expect(rows.find((r) => r.key === 'mtr_calls/cus_1/')?.eventCount).toBe(3);
+    expect(unique.sort()).toEqual(['mtr_users/cus_1/u1', 'mtr_users/cus_1/u9']);
+  });
+
+  it('refuses a delta document it does not know rather than folding it as zero', () => {
+    expect(() => fold({ contributions: { v: 3, r: [] }, unique: null })).toThrow(/version 3/);
+  });
+});
