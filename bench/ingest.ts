@@ -431,6 +431,9 @@ async function main(): Promise<void> {
     pool,
     redis,
     compactionMs === undefined ? undefined : { compactionIntervalMs: Number(compactionMs) },
+    process.env.BENCH_COMPACTION_THREAD === '0'
+      ? undefined
+      : { databaseUrl: DATABASE_URL, redisUrl: REDIS_URL },
   );
   const { port } = api;
   const meter = async (body: object) => {
@@ -466,7 +469,7 @@ async function main(): Promise<void> {
       probeCustomer,
       countMeter,
       batchSize,
-      concurrency: CONCURRENCY[batchSize] ?? 8,
+      concurrency: Number(process.env.BENCH_CONCURRENCY ?? CONCURRENCY[batchSize] ?? 8),
       seconds: SECONDS,
       runId: `${Date.now()}-${batchSize}`,
       redisUrl: REDIS_URL,

@@ -4,6 +4,8 @@ import { loadConfig, stripeGatewayConfig } from '../config/env';
 import { createLogger } from '../config/logger';
 import { createPool } from '../db/pool';
 import { StripeGateway } from '../gateways/stripe-gateway';
+import { startCompactionThread } from '../usage/compaction-thread';
+import { DEFAULT_COMPACTION_INTERVAL_MS } from '../usage/usage-service';
 import { createApp } from './app';
 
 /** API process entry point: config → connections → HTTP server, and a clean stop on SIGINT/SIGTERM. */
@@ -16,6 +18,15 @@ async function main(): Promise<void> {
   const redis = new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2 });
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const temporal = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  // Rollup compaction runs on its own thread, off the event loop that serves requests.
+  const compaction = startCompactionThread(
+    {
+      databaseUrl: config.DATABASE_URL,
+      redisUrl: config.REDIS_URL,
+      intervalMs: DEFAULT_COMPACTION_INTERVAL_MS,
+    },
+    (error) => logger.warn({ err: error }, 'usage rollup compaction pass failed'),
+  );
   const app = createApp({
     pool,
     redis,
@@ -25,6 +36,7 @@ async function main(): Promise<void> {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     temporalUiUrl: config.TEMPORAL_UI_URL,
     gateway,
+    usage: { backgroundCompaction: 'external' },
   });
   const server = app.listen(config.HTTP_PORT, config.HTTP_HOST, () => {
     logger.info(
@@ -39,9 +51,9 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     logger.info({ signal }, 'stopping API');
     server.close(() => {
-      // The rollup compactor first: its last pass and publishes need the pool and Redis.
+      // The rollup compactors first: their last pass and publishes need the pool and Redis.
       const stopCompactor = app.locals.stopUsageCompactor as (() => Promise<void>) | undefined;
-      void Promise.resolve(stopCompactor?.())
+      void Promise.all([stopCompactor?.(), compaction.stop()])
         .catch(() => undefined)
         .then(() => Promise.allSettled([pool.end(), redis.quit(), connection.close()]))
         .then(() => process.exit(0));

@@ -1,12 +1,15 @@
 // The durable write of one ingestion batch: claim the event keys, store the claimed events as one
 // segment, append their summed contributions as one pending rollup delta, all in one transaction. The
-// ON CONFLICT DO NOTHING on the key table is the dedupe decision: nothing in memory or Redis is consulted first, so an event whose earlier attempt
-// rolled back or never reached COMMIT is stored by the retry, and one that did commit is not stored again.
+// unique key of the key table is the dedupe decision: nothing in memory or Redis decides it, so an
+// event whose earlier attempt rolled back or never reached COMMIT is stored by the retry, and one that
+// did commit is not stored again. Memory only predicts which ids are new, to claim those with the
+// cheaper plain INSERT (recent-event-ids.ts, migration 0012).
 
 import type { Pool, PoolClient } from 'pg';
 import { DatabaseError } from 'pg';
 import type { EventProperties } from '../domain/usage/usage-event';
 import { rollupDeltasOf, type FreshEvent, type RollupState } from '../domain/usage/rollup';
+import type { RecentEventIds } from './recent-event-ids';
 import { encodeBatchDelta } from './rollup-delta';
 
 export interface EventToStore extends FreshEvent {
@@ -68,12 +71,12 @@ export function storedRollupOf(row: RollupRow): StoredRollup {
   };
 }
 
-// Two calls in one transaction (migration 0011): claim the keys (the dedupe decision, answered with the
-// segment id and the ids already stored), then store the claimed events as that segment with their
+// Two calls in one transaction (migrations 0011, 0012): claim the keys (the dedupe decision, answered
+// with the segment id and the ids already stored), then store the claimed events as that segment with their
 // summed contributions as one pending delta. The compactor (rollup-compactor.ts) folds deltas.
 const CLAIM = {
   name: 'usage-claim-event-keys',
-  text: 'SELECT segment_id, duplicate_ids FROM usage_claim_event_keys($1, $2)',
+  text: 'SELECT segment_id, duplicate_ids FROM usage_claim_event_keys($1, $2, $3)',
 };
 const STORE = {
   name: 'usage-store-event-segment',
@@ -112,15 +115,23 @@ function segmentOf(events: readonly EventToStore[]): { json: string; firstMs: nu
   return { json: json + ']', firstMs, lastMs };
 }
 
+interface KeyClaim {
+  /** Ids this process has not sent before: claimed with a plain INSERT. */
+  readonly newIds: readonly string[];
+  /** Ids it may have sent: claimed with ON CONFLICT DO NOTHING. */
+  readonly suspectIds: readonly string[];
+}
+
 async function writeOnce(
   client: PoolClient,
   tenantId: string,
   events: readonly EventToStore[],
+  keys: KeyClaim,
 ): Promise<BatchWriteResult> {
   await client.query('BEGIN');
   const claim = await client.query<{ segment_id: string; duplicate_ids: string[] | null }>({
     ...CLAIM,
-    values: [tenantId, events.map((event) => event.id)],
+    values: [tenantId, keys.newIds, keys.suspectIds],
   });
   const duplicateIds = new Set(claim.rows[0]?.duplicate_ids ?? []);
   const fresh = duplicateIds.size === 0 ? events : events.filter((event) => !duplicateIds.has(event.id));
@@ -153,15 +164,21 @@ export async function storeEventBatch(
   pool: Pool,
   tenantId: string,
   events: readonly EventToStore[],
+  recentIds: RecentEventIds,
 ): Promise<BatchWriteResult> {
   // Claiming keys in one global order keeps two overlapping retries from deadlocking on each other.
   const ordered = [...events].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const split = recentIds.partition(
+    tenantId,
+    ordered.map((event) => event.id),
+  );
+  const keys: KeyClaim = { newIds: split.unseen, suspectIds: split.seen };
   const client = await pool.connect();
   let broken = false;
   try {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await writeOnce(client, tenantId, ordered);
+        return await writeOnce(client, tenantId, ordered, keys);
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {
           broken = true;

@@ -9,6 +9,7 @@ import { contributionsOf, type Meter } from '../domain/usage/meter';
 import { validateUsageEvent, type EventFieldError, type UsageEvent } from '../domain/usage/usage-event';
 import type { CustomerResolver } from './customer-resolver';
 import { storeEventBatch, type EventToStore } from './event-store';
+import type { RecentEventIds } from './recent-event-ids';
 
 export const MAX_BATCH_EVENTS = 10_000;
 
@@ -29,6 +30,7 @@ export interface IngestDeps {
   readonly pool: Pool;
   readonly customers: CustomerResolver;
   readonly metersOf: (tenantId: string) => Promise<Meter[]>;
+  readonly recentIds: RecentEventIds;
 }
 
 interface Candidate {
@@ -91,7 +93,7 @@ export async function ingestEvents(
 
   const accepted: number[] = [];
   if (toStore.length > 0) {
-    const written = await storeEventBatch(deps.pool, tenantId, toStore);
+    const written = await storeEventBatch(deps.pool, tenantId, toStore, deps.recentIds);
     for (const [id, index] of storedIndex) (written.duplicateIds.has(id) ? duplicates : accepted).push(index);
   }
   const ascending = (a: number, b: number) => a - b;

@@ -289,17 +289,38 @@ export class RollupCompactor {
         rollups: StoredRollup[] | null;
         unique_values: UniqueValueRow[] | null;
       }>('DELETE FROM usage_rollup_publications RETURNING rollups, unique_values');
+      // The fold's own result is queued too, in its transaction, and unqueued once published: until
+      // then an exact reader in any thread or process (which takes the lock after this COMMIT) finds
+      // it in the queue and publishes it itself, instead of reading a cache this publish has not
+      // reached yet. Publishing twice is harmless (the cache keeps the higher version).
+      let publication: string | null = null;
+      if (folded.rollups.length > 0 || folded.uniqueValues.length > 0) {
+        const { rows } = await db.query<{ id: string }>(
+          `INSERT INTO usage_rollup_publications (tenant_id, rollups, unique_values) VALUES ($1, $2, $3)
+           RETURNING id`,
+          [tenantId, JSON.stringify(folded.rollups), JSON.stringify(folded.uniqueValues)],
+        );
+        publication = rows[0]?.id ?? null;
+      }
       const rollups = [...folded.rollups];
       const uniqueValues = [...folded.uniqueValues];
       for (const row of queued.rows) {
         rollups.push(...(row.rollups ?? []));
         uniqueValues.push(...(row.unique_values ?? []));
       }
-      return { rollups, uniqueValues };
+      return { rollups, uniqueValues, publication };
     });
     if (result !== null && (result.rollups.length > 0 || result.uniqueValues.length > 0)) {
+      const publication = result.publication;
       const publish = this.publisher
         .publish(tenantId, result.rollups, result.uniqueValues)
+        .then(async () => {
+          // A failed publish leaves its entry queued: the next pass publishes it again.
+          if (publication === null) return;
+          await withTenant(this.pool, tenantId, (db) =>
+            db.query('DELETE FROM usage_rollup_publications WHERE id = $1', [publication]),
+          );
+        })
         .catch(this.options.onError);
       this.track(tenantId, publish);
     }

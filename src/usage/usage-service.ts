@@ -16,6 +16,7 @@ import {
   type MeterRow,
   type NewMeter,
 } from './meter-repository';
+import { RecentEventIds, type RecentEventIdsOptions } from './recent-event-ids';
 import { IngestRateLimiter, type IngestLimit, type RateDecision } from './rate-limit';
 import { AggregateCache, readHoursExact } from './redis-aggregates';
 import { RollupCompactor } from './rollup-compactor';
@@ -26,6 +27,14 @@ export interface UsageOptions {
   readonly aggregateCompleteTtlMs?: number;
   /** How often the background compactor folds pending rollup deltas (DEFAULT_COMPACTION_INTERVAL_MS). */
   readonly compactionIntervalMs?: number;
+  /**
+   * `in-process` (the default): this service starts the background loop on its event loop at the
+   * first ingest. `external`: another thread or process runs it (compaction-thread.ts; the API server
+   * does); this service still folds on demand for exact reads.
+   */
+  readonly backgroundCompaction?: 'in-process' | 'external';
+  /** Size of the memory of recently sent event ids (recent-event-ids.ts); the default is 16 MiB. */
+  readonly recentEventIds?: RecentEventIdsOptions;
 }
 
 export interface UsageServiceDeps extends UsageOptions {
@@ -40,6 +49,9 @@ export interface UsageServiceDeps extends UsageOptions {
  * row write; 200 ms keeps an acknowledged event visible well within a second (BENCHMARKS.md).
  */
 export const DEFAULT_COMPACTION_INTERVAL_MS = 200;
+
+/** The aggregate cache's lifetimes, shared with the compaction thread (compaction-loop.ts). */
+export const AGGREGATE_CACHE_OPTIONS = { completeTtlMs: 10 * 60_000, keyTtlSeconds: 40 * 86_400 } as const;
 
 /** Generous by default: the benchmark drives 200,000 events/s through one tenant. */
 export const DEFAULT_INGEST_LIMIT: IngestLimit = { eventsPerSecond: 1_000_000, burstEvents: 2_000_000 };
@@ -70,6 +82,7 @@ export class UsageService {
   private readonly aggregates: AggregateCache;
   private readonly compactor: RollupCompactor;
   private readonly limiter: IngestRateLimiter;
+  private readonly recentIds: RecentEventIds;
   private readonly nowMs: () => number;
   private readonly acceptedListeners: IngestListener[] = [];
 
@@ -78,14 +91,15 @@ export class UsageService {
     this.meters = new MeterCache(deps.pool, deps.meterCacheTtlMs ?? 1_000, this.nowMs);
     this.customers = new CustomerResolver(deps.pool, 100_000);
     this.aggregates = new AggregateCache(deps.redis, deps.pool, {
-      completeTtlMs: deps.aggregateCompleteTtlMs ?? 10 * 60_000,
-      keyTtlSeconds: 40 * 86_400,
+      ...AGGREGATE_CACHE_OPTIONS,
+      ...(deps.aggregateCompleteTtlMs === undefined ? {} : { completeTtlMs: deps.aggregateCompleteTtlMs }),
       nowMs: this.nowMs,
     });
     this.compactor = new RollupCompactor(deps.pool, this.aggregates, {
       intervalMs: deps.compactionIntervalMs ?? DEFAULT_COMPACTION_INTERVAL_MS,
       onError: deps.onCacheError,
     });
+    this.recentIds = new RecentEventIds(deps.recentEventIds);
     this.limiter = new IngestRateLimiter(
       deps.redis,
       deps.ingestLimit ?? (() => DEFAULT_INGEST_LIMIT),
@@ -108,12 +122,13 @@ export class UsageService {
   async ingest(tenantId: string, events: readonly unknown[]): Promise<IngestReport> {
     // The process that ingests folds the deltas it (and anyone else) wrote; several processes share
     // the work through the per-tenant compaction lock.
-    this.compactor.start();
+    if (this.deps.backgroundCompaction !== 'external') this.compactor.start();
     const report = await ingestEvents(
       {
         pool: this.deps.pool,
         customers: this.customers,
         metersOf: (tenant) => this.meters.metersOf(tenant),
+        recentIds: this.recentIds,
       },
       tenantId,
       events,

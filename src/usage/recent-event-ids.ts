@@ -1,0 +1,107 @@
+// A memory of the event ids this process has recently sent to Postgres, used only to choose how a key is
+// claimed, never to decide whether an event is a duplicate (the unique key in Postgres decides).
+//
+// Claiming a key with a plain INSERT costs half of INSERT … ON CONFLICT DO NOTHING (which probes the
+// index once before inserting and takes a speculative-insertion lock; ADR 0008 §22). A plain INSERT
+// fails the whole statement on a duplicate, so only ids that cannot be duplicates should take it. An id
+// this process has never sent is almost always new; an id it has sent (a client retry, a replayed
+// stream) is likely a duplicate and takes the ON CONFLICT path. The memory can be wrong both ways and
+// stays correct: a false "seen" takes the slower path, and a duplicate it does not know about (sent
+// through another replica, before a restart, or longer ago than it remembers) makes the plain INSERT
+// fail, and the claim function then claims the same ids with ON CONFLICT in the same call.
+//
+// Two generations of a Bloom filter: when the current one holds `capacity` ids it becomes the previous
+// one and the one before is dropped, so memory is fixed (2 × bits / 8 bytes) and the last `capacity` to
+// 2 × `capacity` ids are remembered.
+
+export interface RecentEventIdsOptions {
+  /** Bits per generation, a power of two. Default 2^26 (8 MiB). */
+  readonly bits?: number;
+  /** Ids per generation before it rotates. Default 6,000,000 (about 0.6 % false "seen" at 2^26 bits). */
+  readonly capacity?: number;
+}
+
+const HASHES = 7;
+
+export class RecentEventIds {
+  private current: Int32Array;
+  private previous: Int32Array;
+  private added = 0;
+  private readonly mask: number;
+  private readonly capacity: number;
+
+  constructor(options: RecentEventIdsOptions = {}) {
+    const bits = options.bits ?? 2 ** 26;
+    if (!Number.isInteger(Math.log2(bits)) || bits < 64)
+      throw new RangeError('bits must be a power of two ≥ 64');
+    this.mask = bits - 1;
+    this.capacity = options.capacity ?? 6_000_000;
+    this.current = new Int32Array(bits >>> 5);
+    this.previous = new Int32Array(bits >>> 5);
+  }
+
+  /**
+   * Splits `ids` (of one tenant) into those this process may have sent before and those it has not,
+   * keeping their order, and remembers all of them.
+   */
+  partition(tenantId: string, ids: readonly string[]): { seen: string[]; unseen: string[] } {
+    const seen: string[] = [];
+    const unseen: string[] = [];
+    const tenantHash = fnv1a(tenantId, 0x811c9dc5);
+    for (const id of ids) {
+      const h1 = fnv1a(id, tenantHash);
+      // The second hash of double hashing: odd, so the probe sequence visits distinct bits.
+      const h2 = mix(h1 ^ 0x5bd1e995) | 1;
+      if (this.has(h1, h2)) seen.push(id);
+      else unseen.push(id);
+      this.add(h1, h2);
+    }
+    return { seen, unseen };
+  }
+
+  private has(h1: number, h2: number): boolean {
+    return contains(this.current, h1, h2, this.mask) || contains(this.previous, h1, h2, this.mask);
+  }
+
+  private add(h1: number, h2: number): void {
+    if (this.added >= this.capacity) {
+      const reused = this.previous;
+      reused.fill(0);
+      this.previous = this.current;
+      this.current = reused;
+      this.added = 0;
+    }
+    let h = h1;
+    for (let i = 0; i < HASHES; i += 1) {
+      const bit = h & this.mask;
+      this.current[bit >>> 5] = (this.current[bit >>> 5] ?? 0) | (1 << (bit & 31));
+      h = (h + h2) | 0;
+    }
+    this.added += 1;
+  }
+}
+
+function contains(filter: Int32Array, h1: number, h2: number, mask: number): boolean {
+  let h = h1;
+  for (let i = 0; i < HASHES; i += 1) {
+    const bit = h & mask;
+    if (((filter[bit >>> 5] ?? 0) & (1 << (bit & 31))) === 0) return false;
+    h = (h + h2) | 0;
+  }
+  return true;
+}
+
+/** FNV-1a over UTF-16 code units, continuing from `seed`. */
+function fnv1a(text: string, seed: number): number {
+  let hash = seed;
+  for (let i = 0; i < text.length; i += 1) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return mix(hash);
+}
+
+/** A 32-bit finaliser (murmur3 fmix32): FNV's low bits alone are poorly spread. */
+function mix(value: number): number {
+  let h = value;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
