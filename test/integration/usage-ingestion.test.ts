@@ -1,7 +1,8 @@
 import http from 'node:http';
+import request from 'supertest';
 import type { AddressInfo } from 'node:net';
 import { withTenant } from '../../src/db/with-tenant';
-import { compactPendingRollups } from '../../src/usage/rollup-compactor';
+import { compactPendingRollups, RollupCompactor } from '../../src/usage/rollup-compactor';
 import { expectProblem, type TestTenant } from '../support/api-harness';
 import {
   createUsageHarness,
@@ -25,6 +26,7 @@ const NOW = Date.now();
 const HOUR = hourAround(NOW);
 let seq = 0;
 const uid = (label: string) => `${label}-${NOW}-${(seq += 1)}`;
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
 beforeAll(async () => {
   harness = await createUsageHarness();
@@ -184,6 +186,34 @@ describe('exactly once', () => {
     expect((await api.usage(tokens, customer, HOUR.from, HOUR.to)).value).toBe('2');
   });
 
+  it('counts ids stored through another API process once, though this process has never seen them', async () => {
+    // This process remembers the ids it sent and claims ids it has not seen with a plain INSERT
+    // (migration 0012). Ids stored through a replica are unknown here: that INSERT meets the unique
+    // key, and the claim falls back to ON CONFLICT in the same call, so they come back as duplicates
+    // and the new ids of the same batch are still stored once.
+    const customer = await seedCustomer(harness, tenant);
+    const replica = request(harness.replica());
+    const viaReplica = Array.from({ length: 20 }, (_, i) => uid(`replica-${i}`));
+    const first = await replica
+      .post('/v1/events/batch')
+      .set('Authorization', `Bearer ${tenant.key}`)
+      .send({ events: viaReplica.map((id) => call(id, customer, 2)) });
+    expect(first.body).toMatchObject({ accepted_count: 20, duplicate_count: 0 });
+
+    const fresh = Array.from({ length: 30 }, (_, i) => uid(`fresh-${i}`));
+    const mixed = [...fresh.slice(0, 15), ...viaReplica, ...fresh.slice(15)];
+    const res = await api.sendBatch(mixed.map((id) => call(id, customer, 2)));
+
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      accepted: [...range(0, 15), ...range(35, 50)],
+      duplicates: range(15, 35),
+      rejected: [],
+    });
+    expect((await api.usage(apiCalls, customer, HOUR.from, HOUR.to)).value).toBe('50');
+    expect((await api.usage(tokens, customer, HOUR.from, HOUR.to)).value).toBe('100');
+  });
+
   async function waitForLockWaiter(): Promise<void> {
     const deadline = Date.now() + 10_000;
     for (;;) {
@@ -230,6 +260,40 @@ describe('rollup compaction', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(value).toBe('10');
+  });
+
+  it('gives a strong read every acknowledged event while a fold elsewhere has not published yet', async () => {
+    // A compactor in another thread or process (here: one whose Redis publish never finishes) has
+    // committed a fold. The cache still holds the state before it, but a strong read must not answer
+    // from it: the fold queued its result until published, and the reader publishes it itself.
+    const customer = await seedCustomer(harness, tenant);
+    await api.sendBatch([call(uid('before'), customer, 1)]);
+    expect((await api.usage(apiCalls, customer, HOUR.from, HOUR.to)).value).toBe('1'); // cached now
+
+    let releasePublish = () => undefined as void;
+    const stuck = new RollupCompactor(
+      harness.pools.app,
+      {
+        publish: () =>
+          new Promise<void>((resolve) => {
+            releasePublish = resolve;
+          }),
+      },
+      { intervalMs: 60_000, onError: () => undefined },
+    );
+    await api.sendBatch([call(uid('after'), customer, 1), call(uid('after'), customer, 1)]);
+    await stuck.compactTenant(tenant.id, { wait: false });
+    const { rows } = await withTenant(harness.pools.app, tenant.id, (db) =>
+      db.query('SELECT count(*)::int AS n FROM usage_rollup_deltas'),
+    );
+    expect(rows).toEqual([{ n: 0 }]); // the stuck compactor folded both events
+
+    try {
+      expect((await api.usage(apiCalls, customer, HOUR.from, HOUR.to)).value).toBe('3');
+    } finally {
+      releasePublish();
+      await stuck.stop();
+    }
   });
 
   it('folds every pending delta exactly once, however many compactions race or roll back', async () => {

@@ -25,6 +25,8 @@ export interface UsageHarness {
   /** Per-tenant ingestion limits; tenants not listed get the default. */
   readonly limits: Map<string, IngestLimit>;
   newTenant(name: string): Promise<TestTenant>;
+  /** Another API process on the same Postgres and Redis (a replica): its own memory and caches. */
+  replica(): Express;
   close(): Promise<void>;
 }
 
@@ -34,25 +36,33 @@ export async function createUsageHarness(): Promise<UsageHarness> {
     maxRetriesPerRequest: 1,
   });
   const limits = new Map<string, IngestLimit>();
-  const app = createApp({
-    pool: pools.app,
-    redis,
-    temporal: new Client(),
-    logger: pino({ level: 'silent' }),
-    adminToken: ADMIN_TOKEN,
-    taskQueue: 'usage-tests',
-    temporalUiUrl: 'http://127.0.0.1:8233',
-    gateway: new FakeGateway(),
-    usage: { ingestLimit: (tenantId) => limits.get(tenantId) ?? DEFAULT_INGEST_LIMIT },
-  });
+  const newApp = () =>
+    createApp({
+      pool: pools.app,
+      redis,
+      temporal: new Client(),
+      logger: pino({ level: 'silent' }),
+      adminToken: ADMIN_TOKEN,
+      taskQueue: 'usage-tests',
+      temporalUiUrl: 'http://127.0.0.1:8233',
+      gateway: new FakeGateway(),
+      usage: { ingestLimit: (tenantId) => limits.get(tenantId) ?? DEFAULT_INGEST_LIMIT },
+    });
+  const app = newApp();
+  const replicas: Express[] = [];
   return {
     app,
     pools,
     redis,
     limits,
     newTenant: (name) => createTenant({ app }, name),
+    replica() {
+      const replica = newApp();
+      replicas.push(replica);
+      return replica;
+    },
     async close() {
-      await (app.locals.stopUsageCompactor as () => Promise<void>)();
+      for (const each of [app, ...replicas]) await (each.locals.stopUsageCompactor as () => Promise<void>)();
       redis.disconnect();
       await Promise.all([pools.app.end(), pools.owner.end()]);
     },
