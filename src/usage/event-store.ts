@@ -71,12 +71,18 @@ export function storedRollupOf(row: RollupRow): StoredRollup {
   };
 }
 
-// Two calls in one transaction (migrations 0011, 0012): claim the keys (the dedupe decision, answered
-// with the segment id and the ids already stored), then store the claimed events as that segment with their
-// summed contributions as one pending delta. The compactor (rollup-compactor.ts) folds deltas.
+// The usual batch is one autocommitted statement (migration 0012): the keys predicted new claimed with a
+// plain INSERT, the suspects with ON CONFLICT, and exactly the claimed events stored as one segment
+// with their deltas. When an id predicted new turns out to be stored already, that statement fails
+// whole and the batch takes the long way (migration 0011): claim every key with ON CONFLICT, learn the
+// duplicates, then store the rest, in one transaction.
+const INGEST = {
+  name: 'usage-ingest-event-batch',
+  text: 'SELECT usage_ingest_event_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) AS duplicate_ids',
+};
 const CLAIM = {
   name: 'usage-claim-event-keys',
-  text: 'SELECT segment_id, duplicate_ids FROM usage_claim_event_keys($1, $2, $3)',
+  text: 'SELECT segment_id, duplicate_ids FROM usage_claim_event_keys($1, $2)',
 };
 const STORE = {
   name: 'usage-store-event-segment',
@@ -90,7 +96,24 @@ function quoted(text: string): string {
   return PLAIN.test(text) ? `"${text}"` : JSON.stringify(text);
 }
 
-/** The segment's events document, in one pass: [{"id","c","n","t","p"}]. */
+/** One element of a segment's events document: {"id","c","n","t","p"}. */
+function segmentElement(event: EventToStore): string {
+  return (
+    '{"id":' +
+    quoted(event.id) +
+    ',"c":' +
+    quoted(event.customerId) +
+    ',"n":' +
+    quoted(event.eventName) +
+    ',"t":' +
+    String(event.occurredAtMs) +
+    ',"p":' +
+    JSON.stringify(event.properties) +
+    '}'
+  );
+}
+
+/** The segment's events document, in one pass: [{"id","c","n","t","p"}, …]. */
 function segmentOf(events: readonly EventToStore[]): { json: string; firstMs: number; lastMs: number } {
   let json = '[';
   let firstMs = Number.POSITIVE_INFINITY;
@@ -99,45 +122,58 @@ function segmentOf(events: readonly EventToStore[]): { json: string; firstMs: nu
     const event = events[e] as EventToStore;
     if (event.occurredAtMs < firstMs) firstMs = event.occurredAtMs;
     if (event.occurredAtMs > lastMs) lastMs = event.occurredAtMs;
-    json +=
-      (e === 0 ? '{"id":' : ',{"id":') +
-      quoted(event.id) +
-      ',"c":' +
-      quoted(event.customerId) +
-      ',"n":' +
-      quoted(event.eventName) +
-      ',"t":' +
-      String(event.occurredAtMs) +
-      ',"p":' +
-      JSON.stringify(event.properties) +
-      '}';
+    json += (e === 0 ? '' : ',') + segmentElement(event);
   }
   return { json: json + ']', firstMs, lastMs };
 }
 
-interface KeyClaim {
-  /** Ids this process has not sent before: claimed with a plain INSERT. */
-  readonly newIds: readonly string[];
-  /** Ids it may have sent: claimed with ON CONFLICT DO NOTHING. */
-  readonly suspectIds: readonly string[];
+function deltaOf(events: readonly EventToStore[]): string | null {
+  const { deltas, uniqueValues } = rollupDeltasOf(events);
+  return encodeBatchDelta(deltas, uniqueValues);
 }
 
-async function writeOnce(
+/** The one-statement write; throws unique_violation if an id of `unseen` is stored already. */
+async function ingestOnce(
+  client: PoolClient,
+  tenantId: string,
+  unseen: readonly EventToStore[],
+  seen: readonly EventToStore[],
+): Promise<BatchWriteResult> {
+  const segment = segmentOf(unseen);
+  const { rows } = await client.query<{ duplicate_ids: string[] }>({
+    ...INGEST,
+    values: [
+      tenantId,
+      unseen.map((event) => event.id),
+      segment.json,
+      unseen.length > 0 ? deltaOf(unseen) : null,
+      unseen.length > 0 ? segment.firstMs : null,
+      unseen.length > 0 ? segment.lastMs : null,
+      seen.map((event) => event.id),
+      seen.map(segmentElement),
+      // Each suspect's own delta: the function stores only the suspects it claims.
+      seen.map((event) => deltaOf([event])),
+      seen.map((event) => event.occurredAtMs),
+    ],
+  });
+  return { duplicateIds: new Set(rows[0]?.duplicate_ids ?? []) };
+}
+
+/** The long way: every key with ON CONFLICT, then the claimed events, in one transaction. */
+async function claimThenStore(
   client: PoolClient,
   tenantId: string,
   events: readonly EventToStore[],
-  keys: KeyClaim,
 ): Promise<BatchWriteResult> {
   await client.query('BEGIN');
   const claim = await client.query<{ segment_id: string; duplicate_ids: string[] | null }>({
     ...CLAIM,
-    values: [tenantId, keys.newIds, keys.suspectIds],
+    values: [tenantId, events.map((event) => event.id)],
   });
   const duplicateIds = new Set(claim.rows[0]?.duplicate_ids ?? []);
   const fresh = duplicateIds.size === 0 ? events : events.filter((event) => !duplicateIds.has(event.id));
   if (fresh.length > 0) {
     const segment = segmentOf(fresh);
-    const { deltas, uniqueValues } = rollupDeltasOf(fresh);
     await client.query({
       ...STORE,
       values: [
@@ -147,7 +183,7 @@ async function writeOnce(
         segment.lastMs,
         fresh.length,
         segment.json,
-        encodeBatchDelta(deltas, uniqueValues),
+        deltaOf(fresh),
       ],
     });
   }
@@ -155,10 +191,15 @@ async function writeOnce(
   return { duplicateIds };
 }
 
+const isCode = (error: unknown, code: string): boolean =>
+  error instanceof DatabaseError && error.code === code;
+const KEY_STORED_ALREADY = (error: unknown): boolean =>
+  isCode(error, '23505') && (error as DatabaseError).constraint === 'usage_event_keys_pkey';
+
 /**
  * Stores a batch whose events have distinct ids (the caller removes in-batch repeats) and resolved
- * customers. A deadlock or serialization failure rolled everything back, so the whole transaction is
- * simply run again; the keys it had claimed were released by the rollback.
+ * customers. A deadlock or serialization failure rolled everything back, so the write is simply run
+ * again; the keys it had claimed were released by the rollback.
  */
 export async function storeEventBatch(
   pool: Pool,
@@ -168,21 +209,25 @@ export async function storeEventBatch(
 ): Promise<BatchWriteResult> {
   // Claiming keys in one global order keeps two overlapping retries from deadlocking on each other.
   const ordered = [...events].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const split = recentIds.partition(
-    tenantId,
-    ordered.map((event) => event.id),
-  );
-  const keys: KeyClaim = { newIds: split.unseen, suspectIds: split.seen };
+  const { seen, unseen } = recentIds.partition(tenantId, ordered, (event) => event.id);
   const client = await pool.connect();
   let broken = false;
+  let longWay = false;
   try {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await writeOnce(client, tenantId, ordered, keys);
+        if (!longWay) return await ingestOnce(client, tenantId, unseen, seen);
+        return await claimThenStore(client, tenantId, ordered);
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => {
-          broken = true;
-        });
+        if (longWay) {
+          await client.query('ROLLBACK').catch(() => {
+            broken = true;
+          });
+        }
+        if (!longWay && KEY_STORED_ALREADY(error)) {
+          longWay = true;
+          continue;
+        }
         const retryable =
           error instanceof DatabaseError && error.code !== undefined && RETRYABLE.has(error.code);
         if (broken || !retryable || attempt >= MAX_ATTEMPTS) throw error;

@@ -46,9 +46,11 @@ export interface UsageServiceDeps extends UsageOptions {
 
 /**
  * A pass costs per touched rollup row, not per event: a longer interval folds more events into each
- * row write; 200 ms keeps an acknowledged event visible well within a second (BENCHMARKS.md).
+ * row write. 400 ms keeps an acknowledged event visible well within a second (p99 lag ~0.6 s at
+ * 100,000 events/s); at 200 ms the passes ran back to back and cost a third of the machine
+ * (BENCHMARKS.md, ADR 0008 §23).
  */
-export const DEFAULT_COMPACTION_INTERVAL_MS = 200;
+export const DEFAULT_COMPACTION_INTERVAL_MS = 400;
 
 /** The aggregate cache's lifetimes, shared with the compaction thread (compaction-loop.ts). */
 export const AGGREGATE_CACHE_OPTIONS = { completeTtlMs: 10 * 60_000, keyTtlSeconds: 40 * 86_400 } as const;

@@ -146,6 +146,48 @@ describe('exactly once', () => {
     expect((await api.usage(tokens, customer, HOUR.from, HOUR.to)).value).toBe('4');
   });
 
+  it('stores a retried id together with new ones in one segment when the first attempt rolled back', async () => {
+    // The retried id is one this process has sent (claimed with ON CONFLICT, with its own segment
+    // piece and delta); the new ids are claimed with a plain INSERT; all land in one segment.
+    const customer = await seedCustomer(harness, tenant);
+    const retried = uid('retried');
+    await harness.pools.owner.query(`
+      CREATE OR REPLACE FUNCTION test_fail_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'simulated crash before COMMIT'; END $$;
+      CREATE TRIGGER test_fail_mixed_${customer} BEFORE INSERT ON usage_rollup_deltas FOR EACH ROW
+        WHEN (strpos(NEW.contributions::text, '${customer}') > 0) EXECUTE FUNCTION test_fail_rollup();`);
+    try {
+      expect((await api.sendBatch([call(retried, customer, 4)])).status).toBe(500);
+    } finally {
+      await harness.pools.owner.query(`DROP TRIGGER test_fail_mixed_${customer} ON usage_rollup_deltas`);
+    }
+
+    const fresh = [uid('new'), uid('new')];
+    const res = await api.sendBatch([
+      call(fresh[0] ?? '', customer, 1),
+      call(retried, customer, 4, { properties: { tokens: 4, note: 'retry "quoted"' } }),
+      call(fresh[1] ?? '', customer, 2),
+    ]);
+
+    expect(res.body).toMatchObject({ accepted: [0, 1, 2], duplicates: [] });
+    const { rows } = await withTenant(harness.pools.app, tenant.id, (db) =>
+      db.query(
+        `SELECT event_id, properties::text AS properties, count(*) OVER (PARTITION BY segment_id)::int AS in_segment
+           FROM usage_events WHERE customer_id = $1 ORDER BY event_id`,
+        [customer],
+      ),
+    );
+    expect(rows).toEqual(
+      [
+        { event_id: fresh[0], properties: '{"tokens":1}', in_segment: 3 },
+        { event_id: retried, properties: '{"tokens":4,"note":"retry \\"quoted\\""}', in_segment: 3 },
+        { event_id: fresh[1], properties: '{"tokens":2}', in_segment: 3 },
+      ].sort((a, b) => ((a.event_id ?? '') < (b.event_id ?? '') ? -1 : 1)),
+    );
+    expect((await api.usage(apiCalls, customer, HOUR.from, HOUR.to)).value).toBe('3');
+    expect((await api.usage(tokens, customer, HOUR.from, HOUR.to)).value).toBe('7');
+  });
+
   it('counts overlapping batches sent concurrently exactly once per id', async () => {
     const customer = await seedCustomer(harness, tenant);
     const ids = Array.from({ length: 300 }, (_, i) => uid(`race-${i}`));

@@ -1,71 +1,91 @@
--- Claiming event keys with a plain INSERT when they are predicted to be new (issue 4; ADR 0008 §22).
+-- One statement per ingestion batch, claiming the keys predicted new with a plain INSERT (issue 4;
+-- ADR 0008 §22).
 --
 -- INSERT … ON CONFLICT DO NOTHING costs about twice a plain INSERT per key on this machine (7.3 vs 3.7
 -- µs, one session, 1,000-key batches): it probes the unique index before inserting, takes a
 -- speculative-insertion lock, then descends the index again to insert. A plain INSERT descends once and
 -- checks uniqueness on the way, but a single duplicate fails the whole statement.
 --
--- So the caller splits a batch's ids in two: ids it may have sent before (p_suspect_ids: a client
--- retry, a replayed stream) are claimed with ON CONFLICT as before; the others (p_new_ids, nearly
--- always new) with a plain INSERT inside a subtransaction. If one of those turns out to be stored
--- already (sent through another replica, before a restart, or too long ago to be remembered), the
--- unique violation rolls back only that subtransaction, and the same ids are claimed again with ON
--- CONFLICT in the same call. The prediction chooses the statement; the unique key still makes every
--- dedupe decision, so a wrong prediction costs time and never a count.
+-- So the API splits a batch's ids in two with a memory of the ids it has sent
+-- (src/usage/recent-event-ids.ts): ids it may have sent before (p_suspect_ids: a client retry, a
+-- replayed stream) are claimed with ON CONFLICT; the others (p_new_ids, nearly always new) with a plain
+-- INSERT. Because each suspect event comes with its own piece of segment text and its own delta, the
+-- function can store exactly the suspects it claimed without another round trip: the batch is one
+-- autocommitted statement instead of BEGIN, claim, store, COMMIT.
 --
--- Both lists are sorted by the caller and claimed suspects first. Two calls that overlap in a way
--- that orders the same ids differently (only possible across replicas) can deadlock; Postgres then
--- aborts one and the caller runs it again (event-store.ts retries deadlock_detected).
-CREATE FUNCTION usage_claim_event_keys(p_tenant text, p_new_ids text[], p_suspect_ids text[])
-  RETURNS TABLE (segment_id bigint, duplicate_ids text[])
-  LANGUAGE plpgsql
-  AS $$
-DECLARE
-  segment bigint := nextval('usage_event_segment_ids');
-  suspect_duplicates text[] := '{}';
-  new_duplicates text[] := '{}';
-BEGIN
-  PERFORM set_config('app.tenant_id', p_tenant, true);
-  segment_id := segment;
-  IF cardinality(p_suspect_ids) > 0 THEN
-    suspect_duplicates := usage_claim_event_keys_on_conflict(p_tenant, p_suspect_ids, segment);
-  END IF;
-  IF cardinality(p_new_ids) > 0 THEN
-    BEGIN
-      INSERT INTO usage_event_keys (tenant_id, event_id, segment_id)
-      SELECT p_tenant, id, segment FROM unnest(p_new_ids) AS id;
-    EXCEPTION WHEN unique_violation THEN
-      new_duplicates := usage_claim_event_keys_on_conflict(p_tenant, p_new_ids, segment);
-    END;
-  END IF;
-  duplicate_ids := suspect_duplicates || new_duplicates;
-  RETURN NEXT;
-END $$;
-REVOKE ALL ON FUNCTION usage_claim_event_keys(text, text[], text[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION usage_claim_event_keys(text, text[], text[]) TO ledgerline_app;
-
--- The ON CONFLICT claim of 0011's usage_claim_event_keys(text, text[]), returning the ids that were
--- already stored (the batch minus what was inserted, as a set operation: see 0011 §6). The caller's ids
--- are distinct and the tenant is already set.
-CREATE FUNCTION usage_claim_event_keys_on_conflict(p_tenant text, p_ids text[], p_segment bigint)
+-- If an id predicted new is stored already (sent through another replica, before a restart, or too
+-- long ago to be remembered), the plain INSERT fails with unique_violation on usage_event_keys_pkey and
+-- the whole statement rolls back; the API then stores the batch the long way (0011's
+-- usage_claim_event_keys + usage_store_event_segment in one transaction, ON CONFLICT for every id).
+-- The prediction chooses the path; the unique key still makes every dedupe decision, so a wrong
+-- prediction costs time and never a count.
+--
+-- p_new_events: the segment text of the events predicted new, '[{…},{…}]' ('[]' when none);
+-- p_new_delta: their summed contributions (rollup-delta.ts), null when they touch no meter.
+-- p_suspect_events / p_suspect_deltas / p_suspect_ms: per suspect (same order as p_suspect_ids) its
+-- event's segment element '{…}', its own delta (or null) and its occurred time (epoch ms).
+-- Returns the ids that were stored already (the duplicates).
+CREATE FUNCTION usage_ingest_event_batch(
+  p_tenant text,
+  p_new_ids text[], p_new_events text, p_new_delta json, p_new_first_ms bigint, p_new_last_ms bigint,
+  p_suspect_ids text[], p_suspect_events text[], p_suspect_deltas json[], p_suspect_ms bigint[])
   RETURNS text[]
   LANGUAGE plpgsql
   AS $$
 DECLARE
-  duplicates text[];
+  segment bigint := nextval('usage_event_segment_ids');
+  duplicates text[] := '{}';
+  claimed integer[];
+  events text := p_new_events;
+  first_ms bigint := p_new_first_ms;
+  last_ms bigint := p_new_last_ms;
+  stored integer := cardinality(p_new_ids);
+  extra text;
+  extra_first bigint;
+  extra_last bigint;
 BEGIN
-  WITH fresh AS (
+  PERFORM set_config('app.tenant_id', p_tenant, true);
+  IF cardinality(p_new_ids) > 0 THEN
     INSERT INTO usage_event_keys (tenant_id, event_id, segment_id)
-    SELECT p_tenant, id, p_segment FROM unnest(p_ids) AS id
-    ON CONFLICT DO NOTHING
-    RETURNING event_id
-  )
-  SELECT coalesce(array_agg(dup.id), '{}') INTO duplicates
-    FROM (SELECT unnest(p_ids) EXCEPT ALL SELECT event_id FROM fresh) AS dup(id);
+    SELECT p_tenant, id, segment FROM unnest(p_new_ids) AS id;
+  END IF;
+  IF cardinality(p_suspect_ids) > 0 THEN
+    -- The duplicates as a set operation (never a nested loop over two lists: 0011 §6); then the
+    -- suspects claimed now are the others, found against the (usually short) duplicate list.
+    WITH fresh AS (
+      INSERT INTO usage_event_keys (tenant_id, event_id, segment_id)
+      SELECT p_tenant, id, segment FROM unnest(p_suspect_ids) AS id
+      ON CONFLICT DO NOTHING
+      RETURNING event_id
+    )
+    SELECT coalesce(array_agg(dup.id), '{}') INTO duplicates
+      FROM (SELECT unnest(p_suspect_ids) EXCEPT ALL SELECT event_id FROM fresh) AS dup(id);
+    SELECT array_agg(s.i ORDER BY s.i) INTO claimed
+      FROM unnest(p_suspect_ids) WITH ORDINALITY AS s(id, i)
+     WHERE NOT (s.id = ANY (duplicates));
+    IF claimed IS NOT NULL THEN
+      SELECT string_agg(p_suspect_events[i], ',' ORDER BY i), min(p_suspect_ms[i]), max(p_suspect_ms[i])
+        INTO extra, extra_first, extra_last
+        FROM unnest(claimed) AS i;
+      events := CASE WHEN stored = 0 THEN '[' || extra || ']' ELSE left(events, -1) || ',' || extra || ']' END;
+      first_ms := least(first_ms, extra_first);
+      last_ms := greatest(last_ms, extra_last);
+      stored := stored + cardinality(claimed);
+      INSERT INTO usage_rollup_deltas (tenant_id, contributions)
+      SELECT p_tenant, p_suspect_deltas[i] FROM unnest(claimed) AS i WHERE p_suspect_deltas[i] IS NOT NULL;
+    END IF;
+  END IF;
+  IF stored > 0 THEN
+    INSERT INTO usage_event_segments (tenant_id, id, first_occurred_at, last_occurred_at, event_count, events)
+    VALUES (p_tenant, segment, 'epoch'::timestamptz + first_ms * interval '1 millisecond',
+            'epoch'::timestamptz + last_ms * interval '1 millisecond', stored, events);
+  END IF;
+  IF p_new_delta IS NOT NULL AND cardinality(p_new_ids) > 0 THEN
+    INSERT INTO usage_rollup_deltas (tenant_id, contributions) VALUES (p_tenant, p_new_delta);
+  END IF;
   RETURN duplicates;
 END $$;
-REVOKE ALL ON FUNCTION usage_claim_event_keys_on_conflict(text, text[], bigint) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION usage_claim_event_keys_on_conflict(text, text[], bigint) TO ledgerline_app;
-
--- 0011's two-argument usage_claim_event_keys stays, unchanged, for an API instance of the previous
--- release still running during a rolling deploy; this release does not call it.
+REVOKE ALL ON FUNCTION usage_ingest_event_batch(text, text[], text, json, bigint, bigint, text[], text[], json[],
+                                                bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION usage_ingest_event_batch(text, text[], text, json, bigint, bigint, text[], text[], json[],
+                                                   bigint[]) TO ledgerline_app;

@@ -4,14 +4,16 @@ import { RecentEventIds } from '../../../src/usage/recent-event-ids';
 // ids that may be stored). Wrong answers only cost speed, but "seen" must never be missed for an id
 // sent within the remembered window, or every client retry would take the slow fallback.
 
+const part = (memory: RecentEventIds, tenant: string, list: string[]) =>
+  memory.partition(tenant, list, (id) => id);
 const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
 describe('recent event ids', () => {
   it('calls ids unseen the first time and seen when sent again, keeping their order', () => {
     const memory = new RecentEventIds({ bits: 2 ** 20, capacity: 50_000 });
-    const first = memory.partition('ten_a', ['e-3', 'e-1', 'e-2']);
+    const first = part(memory, 'ten_a', ['e-3', 'e-1', 'e-2']);
     expect(first).toEqual({ seen: [], unseen: ['e-3', 'e-1', 'e-2'] });
-    expect(memory.partition('ten_a', ['e-0', 'e-1', 'e-4', 'e-3'])).toEqual({
+    expect(part(memory, 'ten_a', ['e-0', 'e-1', 'e-4', 'e-3'])).toEqual({
       seen: ['e-1', 'e-3'],
       unseen: ['e-0', 'e-4'],
     });
@@ -19,27 +21,27 @@ describe('recent event ids', () => {
 
   it('keeps tenants apart: the same id from another tenant is unseen', () => {
     const memory = new RecentEventIds({ bits: 2 ** 20, capacity: 50_000 });
-    memory.partition('ten_a', ids('shared', 1_000));
-    const other = memory.partition('ten_b', ids('shared', 1_000));
+    part(memory, 'ten_a', ids('shared', 1_000));
+    const other = part(memory, 'ten_b', ids('shared', 1_000));
     // A Bloom filter may say "seen" falsely; at this load (1,000 of 50,000) almost never.
     expect(other.seen.length).toBeLessThan(5);
   });
 
   it('says "seen" falsely for under 1 % of new ids at its rated load', () => {
     const memory = new RecentEventIds({ bits: 2 ** 20, capacity: 90_000 });
-    for (let b = 0; b < 90; b += 1) memory.partition('ten_a', ids(`batch${b}`, 1_000));
-    const fresh = memory.partition('ten_a', ids('never-sent', 10_000));
+    for (let b = 0; b < 90; b += 1) part(memory, 'ten_a', ids(`batch${b}`, 1_000));
+    const fresh = part(memory, 'ten_a', ids('never-sent', 10_000));
     expect(fresh.seen.length / 10_000).toBeLessThan(0.01);
   });
 
   it('remembers at least the last `capacity` ids, and forgets ids two generations old', () => {
     const memory = new RecentEventIds({ bits: 2 ** 16, capacity: 1_000 });
     const old = ids('old', 1_000);
-    memory.partition('ten_a', old); // fills the current generation
-    memory.partition('ten_a', ids('middle', 500)); // a new one begins; "old" is now the previous
-    expect(memory.partition('ten_a', old.slice(0, 100)).seen).toHaveLength(100);
-    memory.partition('ten_a', ids('newer', 2_000)); // two more rotations: "old" is gone
-    expect(memory.partition('ten_a', old.slice(500, 600)).seen.length).toBeLessThan(10);
+    part(memory, 'ten_a', old); // fills the current generation
+    part(memory, 'ten_a', ids('middle', 500)); // a new one begins; "old" is now the previous
+    expect(part(memory, 'ten_a', old.slice(0, 100)).seen).toHaveLength(100);
+    part(memory, 'ten_a', ids('newer', 2_000)); // two more rotations: "old" is gone
+    expect(part(memory, 'ten_a', old.slice(500, 600)).seen.length).toBeLessThan(10);
   });
 
   it('refuses a size that is not a power of two', () => {
