@@ -186,7 +186,39 @@ interface Accumulator {
   readonly sum: StateAccumulator;
 }
 
-const compareKeys = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Key order of rollup rows: meter, customer, hour, group (then value, for distinct values). */
+function compareRows(a: RowKey, b: RowKey): number {
+  return (
+    compareText(a.meterId, b.meterId) ||
+    compareText(a.customerId, b.customerId) ||
+    a.bucketStartMs - b.bucketStartMs ||
+    compareText(a.groupKey, b.groupKey)
+  );
+}
+
+interface RowKey {
+  readonly meterId: string;
+  readonly customerId: string;
+  readonly bucketStartMs: number;
+  readonly groupKey: string;
+}
+
+/** A map keyed by (a, b, c, d) without building a key string per lookup: the ids are shared strings. */
+type Nested<T> = Map<string, Map<string, Map<number, Map<string, T>>>>;
+
+function slotOf<T>(nested: Nested<T>, a: string, b: string, c: number, d: string, make: () => T): T {
+  let byB = nested.get(a);
+  if (byB === undefined) nested.set(a, (byB = new Map()));
+  let byC = byB.get(b);
+  if (byC === undefined) byB.set(b, (byC = new Map()));
+  let byD = byC.get(c);
+  if (byD === undefined) byC.set(c, (byD = new Map()));
+  let value = byD.get(d);
+  if (value === undefined) byD.set(d, (value = make()));
+  return value;
+}
 
 /**
  * The newly stored events of one batch, summed per (meter, customer, hour, group), plus the distinct
@@ -196,43 +228,54 @@ export function rollupDeltasOf(events: readonly FreshEvent[]): {
   readonly deltas: RollupDelta[];
   readonly uniqueValues: UniqueValueRow[];
 } {
-  const byKey = new Map<string, Accumulator>();
-  const unique = new Map<string, UniqueValueRow>();
+  const byKey: Nested<Accumulator> = new Map();
+  const accumulators: Accumulator[] = [];
+  const unique: Nested<Set<string>> = new Map();
+  const uniqueValues: UniqueValueRow[] = [];
   for (const event of events) {
     const bucket = bucketStartMs(event.occurredAtMs);
     for (const contribution of event.contributions) {
-      const key = `${contribution.meterId}\x1f${event.customerId}\x1f${bucket}\x1f${contribution.groupKey}`;
-      let acc = byKey.get(key);
-      if (acc === undefined) {
-        acc = {
+      const acc = slotOf(byKey, contribution.meterId, event.customerId, bucket, contribution.groupKey, () => {
+        const created: Accumulator = {
           meterId: contribution.meterId,
           customerId: event.customerId,
           bucketStartMs: bucket,
           groupKey: contribution.groupKey,
           sum: new StateAccumulator(),
         };
-        byKey.set(key, acc);
-      }
+        accumulators.push(created);
+        return created;
+      });
       acc.sum.addEvent(contribution.aggregation, event.id, event.occurredAtMs, contribution.value);
       if (contribution.aggregation === 'unique_count' && contribution.value !== null) {
-        unique.set(`${key}\x1f${contribution.value}`, {
-          meterId: contribution.meterId,
-          customerId: event.customerId,
-          bucketStartMs: bucket,
-          groupKey: contribution.groupKey,
-          value: contribution.value,
-        });
+        const seen = slotOf(
+          unique,
+          contribution.meterId,
+          event.customerId,
+          bucket,
+          contribution.groupKey,
+          () => new Set<string>(),
+        );
+        if (!seen.has(contribution.value)) {
+          seen.add(contribution.value);
+          uniqueValues.push({
+            meterId: contribution.meterId,
+            customerId: event.customerId,
+            bucketStartMs: bucket,
+            groupKey: contribution.groupKey,
+            value: contribution.value,
+          });
+        }
       }
     }
   }
-  const sortedEntries = <T>(map: Map<string, T>): T[] =>
-    [...map.entries()].sort((a, b) => compareKeys(a[0], b[0])).map(([, value]) => value);
-  const deltas = sortedEntries(byKey).map((acc): RollupDelta => ({
+  const deltas = accumulators.sort(compareRows).map((acc): RollupDelta => ({
     meterId: acc.meterId,
     customerId: acc.customerId,
     bucketStartMs: acc.bucketStartMs,
     groupKey: acc.groupKey,
     state: acc.sum.state(),
   }));
-  return { deltas, uniqueValues: sortedEntries(unique) };
+  uniqueValues.sort((a, b) => compareRows(a, b) || compareText(a.value, b.value));
+  return { deltas, uniqueValues };
 }
