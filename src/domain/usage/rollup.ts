@@ -210,11 +210,11 @@ type Nested<T> = Map<string, Map<string, Map<number, Map<string, T>>>>;
 
 function slotOf<T>(nested: Nested<T>, a: string, b: string, c: number, d: string, make: () => T): T {
   let byB = nested.get(a);
-  if (byB === undefined) nested.set(a, (byB = new Map()));
+  if (byB === undefined) nested.set(a, (byB = new Map<string, Map<number, Map<string, T>>>()));
   let byC = byB.get(b);
-  if (byC === undefined) byB.set(b, (byC = new Map()));
+  if (byC === undefined) byB.set(b, (byC = new Map<number, Map<string, T>>()));
   let byD = byC.get(c);
-  if (byD === undefined) byC.set(c, (byD = new Map()));
+  if (byD === undefined) byC.set(c, (byD = new Map<string, T>()));
   let value = byD.get(d);
   if (value === undefined) byD.set(d, (value = make()));
   return value;
