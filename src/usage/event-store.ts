@@ -96,35 +96,70 @@ function quoted(text: string): string {
   return PLAIN.test(text) ? `"${text}"` : JSON.stringify(text);
 }
 
-/** One element of a segment's events document: {"id","c","n","t","p"}. */
-function segmentElement(event: EventToStore): string {
-  return (
-    '{"id":' +
-    quoted(event.id) +
-    ',"c":' +
-    quoted(event.customerId) +
-    ',"n":' +
-    quoted(event.eventName) +
-    ',"t":' +
-    String(event.occurredAtMs) +
-    ',"p":' +
-    JSON.stringify(event.properties) +
-    '}'
-  );
-}
-
-/** The segment's events document, in one pass: [{"id","c","n","t","p"}, …]. */
-function segmentOf(events: readonly EventToStore[]): { json: string; firstMs: number; lastMs: number } {
-  let json = '[';
+/**
+ * The segment document (version 2, migration 0012) of `events`, in one pass:
+ * {"v":2,"t":base,"c":[customers],"n":[names],"e":[[id, customer index, name index, at − base, properties], …]}.
+ * "e" comes last: the ingest function splices suspects' elements into it.
+ */
+function segmentOf(
+  events: readonly EventToStore[],
+  baseMs: number,
+): { json: string; firstMs: number; lastMs: number } {
+  const customers = new Map<string, number>();
+  const names = new Map<string, number>();
+  let customerList = '';
+  let nameList = '';
+  let elements = '';
   let firstMs = Number.POSITIVE_INFINITY;
   let lastMs = Number.NEGATIVE_INFINITY;
   for (let e = 0; e < events.length; e += 1) {
     const event = events[e] as EventToStore;
     if (event.occurredAtMs < firstMs) firstMs = event.occurredAtMs;
     if (event.occurredAtMs > lastMs) lastMs = event.occurredAtMs;
-    json += (e === 0 ? '' : ',') + segmentElement(event);
+    let customer = customers.get(event.customerId);
+    if (customer === undefined) {
+      customer = customers.size;
+      customers.set(event.customerId, customer);
+      customerList += (customer === 0 ? '' : ',') + quoted(event.customerId);
+    }
+    let name = names.get(event.eventName);
+    if (name === undefined) {
+      name = names.size;
+      names.set(event.eventName, name);
+      nameList += (name === 0 ? '' : ',') + quoted(event.eventName);
+    }
+    elements +=
+      (e === 0 ? '[' : ',[') +
+      quoted(event.id) +
+      ',' +
+      String(customer) +
+      ',' +
+      String(name) +
+      ',' +
+      String(event.occurredAtMs - baseMs) +
+      ',' +
+      JSON.stringify(event.properties) +
+      ']';
   }
-  return { json: json + ']', firstMs, lastMs };
+  const json = `{"v":2,"t":${baseMs},"c":[${customerList}],"n":[${nameList}],"e":[${elements}]}`;
+  return { json, firstMs, lastMs };
+}
+
+/** A suspect's element of a version-2 segment, self-contained: customer and name as strings. */
+function suspectElement(event: EventToStore, baseMs: number): string {
+  return (
+    '[' +
+    quoted(event.id) +
+    ',' +
+    quoted(event.customerId) +
+    ',' +
+    quoted(event.eventName) +
+    ',' +
+    String(event.occurredAtMs - baseMs) +
+    ',' +
+    JSON.stringify(event.properties) +
+    ']'
+  );
 }
 
 function deltaOf(events: readonly EventToStore[]): string | null {
@@ -138,8 +173,9 @@ async function ingestOnce(
   tenantId: string,
   unseen: readonly EventToStore[],
   seen: readonly EventToStore[],
+  baseMs: number,
 ): Promise<BatchWriteResult> {
-  const segment = segmentOf(unseen);
+  const segment = segmentOf(unseen, baseMs);
   const { rows } = await client.query<{ duplicate_ids: string[] }>({
     ...INGEST,
     values: [
@@ -150,7 +186,7 @@ async function ingestOnce(
       unseen.length > 0 ? segment.firstMs : null,
       unseen.length > 0 ? segment.lastMs : null,
       seen.map((event) => event.id),
-      seen.map(segmentElement),
+      seen.map((event) => suspectElement(event, baseMs)),
       // Each suspect's own delta: the function stores only the suspects it claims.
       seen.map((event) => deltaOf([event])),
       seen.map((event) => event.occurredAtMs),
@@ -164,6 +200,7 @@ async function claimThenStore(
   client: PoolClient,
   tenantId: string,
   events: readonly EventToStore[],
+  baseMs: number,
 ): Promise<BatchWriteResult> {
   await client.query('BEGIN');
   const claim = await client.query<{ segment_id: string; duplicate_ids: string[] | null }>({
@@ -173,7 +210,7 @@ async function claimThenStore(
   const duplicateIds = new Set(claim.rows[0]?.duplicate_ids ?? []);
   const fresh = duplicateIds.size === 0 ? events : events.filter((event) => !duplicateIds.has(event.id));
   if (fresh.length > 0) {
-    const segment = segmentOf(fresh);
+    const segment = segmentOf(fresh, baseMs);
     await client.query({
       ...STORE,
       values: [
@@ -210,14 +247,16 @@ export async function storeEventBatch(
   // Claiming keys in one global order keeps two overlapping retries from deadlocking on each other.
   const ordered = [...events].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const { seen, unseen } = recentIds.partition(tenantId, ordered, (event) => event.id);
+  let baseMs = Number.POSITIVE_INFINITY;
+  for (const event of ordered) if (event.occurredAtMs < baseMs) baseMs = event.occurredAtMs;
   const client = await pool.connect();
   let broken = false;
   let longWay = false;
   try {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        if (!longWay) return await ingestOnce(client, tenantId, unseen, seen);
-        return await claimThenStore(client, tenantId, ordered);
+        if (!longWay) return await ingestOnce(client, tenantId, unseen, seen, baseMs);
+        return await claimThenStore(client, tenantId, ordered, baseMs);
       } catch (error) {
         if (longWay) {
           await client.query('ROLLBACK').catch(() => {

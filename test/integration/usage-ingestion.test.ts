@@ -414,6 +414,56 @@ describe('customers, time and values', () => {
   });
 });
 
+describe('stored segments', () => {
+  it('reads segments of both document versions as one row per event', async () => {
+    const customer = await seedCustomer(harness, tenant);
+    const id = uid('v2');
+    await api.sendBatch([call(id, customer, 3, { timestamp: '2026-12-01T10:00:00.250Z' })]);
+    const rows = await withTenant(harness.pools.app, tenant.id, async (db) => {
+      // A segment written before migration 0012 (version 1: an array of objects).
+      await db.query(
+        `INSERT INTO usage_event_segments (tenant_id, id, first_occurred_at, last_occurred_at, event_count, events)
+         VALUES ($1, nextval('usage_event_segment_ids'), $2, $2, 1, $3)`,
+        [
+          tenant.id,
+          '2026-12-01T09:00:00Z',
+          JSON.stringify([
+            {
+              id: `${id}-v1`,
+              c: customer,
+              n: 'api_call',
+              t: Date.parse('2026-12-01T09:00:00Z'),
+              p: { tokens: 9 },
+            },
+          ]),
+        ],
+      );
+      const { rows: found } = await db.query(
+        `SELECT event_id, customer_id, event_name, occurred_at, properties::text AS properties
+           FROM usage_events WHERE customer_id = $1 ORDER BY occurred_at`,
+        [customer],
+      );
+      return found;
+    });
+    expect(rows).toEqual([
+      {
+        event_id: `${id}-v1`,
+        customer_id: customer,
+        event_name: 'api_call',
+        occurred_at: new Date('2026-12-01T09:00:00Z'),
+        properties: '{"tokens":9}',
+      },
+      {
+        event_id: id,
+        customer_id: customer,
+        event_name: 'api_call',
+        occurred_at: new Date('2026-12-01T10:00:00.250Z'),
+        properties: '{"tokens":3}',
+      },
+    ]);
+  });
+});
+
 describe('rejected events', () => {
   it('reports each bad event by index with the field named, and stores the good ones', async () => {
     const customer = await seedCustomer(harness, tenant);
