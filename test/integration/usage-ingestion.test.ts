@@ -438,7 +438,7 @@ describe('stored segments', () => {
           ]),
         ],
       );
-      const { rows: found } = await db.query(
+      const { rows: found } = await db.query<Record<string, unknown>>(
         `SELECT event_id, customer_id, event_name, occurred_at, properties::text AS properties
            FROM usage_events WHERE customer_id = $1 ORDER BY occurred_at`,
         [customer],
