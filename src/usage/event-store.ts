@@ -1,9 +1,9 @@
 // The durable write of one ingestion batch: claim the event keys, store the claimed events as one
-// segment, append their summed contributions as one pending rollup delta, all in one transaction. The
-// unique key of the key table is the dedupe decision: nothing in memory or Redis decides it, so an
-// event whose earlier attempt rolled back or never reached COMMIT is stored by the retry, and one that
-// did commit is not stored again. Memory only predicts which ids are new, to claim those with the
-// cheaper plain INSERT (recent-event-ids.ts, migration 0012).
+// segment, append their summed contributions as pending rollup deltas, atomically (one statement, or
+// one transaction the long way). The unique key of the key table is the dedupe decision: nothing in
+// memory or Redis decides it, so an event whose earlier attempt rolled back or never reached COMMIT is
+// stored by the retry, and one that did commit is not stored again. Memory only predicts which ids are
+// new, to claim those with the cheaper plain INSERT (recent-event-ids.ts, migration 0012).
 
 import type { Pool, PoolClient } from 'pg';
 import { DatabaseError } from 'pg';
