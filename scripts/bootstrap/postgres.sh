@@ -128,7 +128,7 @@ wait_for_port "$PG_HOST" "$PG_PORT" 30 "PostgreSQL $PG_VERSION" "" "$PG_LOG"
 # --- server settings (usage ingestion, docs/decisions/0008-usage-metering.md) -------------------
 # Write-heavy ingestion: big WAL buffers, rare checkpoints (each checkpoint makes the next change of
 # every page write a full-page image into the WAL) and compressed full-page images; shared_buffers
-# large enough that the event-key index stays cached (a quarter of RAM, at most 2 GB). A new WAL
+# large enough that the event-key index stays cached (a quarter of RAM, at most 8 GB). A new WAL
 # segment is not zero-filled first (wal_init_zero off): between checkpoints every segment is new, and
 # writing 16 MB of zeros before each took ~3 % of the machine's CPU at 100,000 events/s (ADR 0008 §25);
 # WAL records are still written and fsynced before COMMIT returns.
@@ -137,7 +137,7 @@ wait_for_port "$PG_HOST" "$PG_PORT" 30 "PostgreSQL $PG_VERSION" "" "$PG_LOG"
 step "Postgres $PG_VERSION: checking server settings"
 mem_mb="$(awk '/MemTotal/ {print int($2 / 1024)}' /proc/meminfo)"
 shared_mb=$((mem_mb / 4))
-((shared_mb > 2048)) && shared_mb=2048
+((shared_mb > 8192)) && shared_mb=8192
 ((shared_mb < 128)) && shared_mb=128
 wal_compression=lz4
 if [[ "$(pg_query -c "select 'lz4' = any(enumvals) from pg_settings where name = 'wal_compression'")" != t ]]; then

@@ -13,7 +13,10 @@
 // migration 0011 ran are in that form, and are folded the same way.
 
 import {
+  compareRows,
+  slotOf,
   StateAccumulator,
+  type Nested,
   type RollupDelta,
   type RollupState,
   type UniqueValueRow,
@@ -125,7 +128,10 @@ function stateOf(
 
 /** Sums delta documents (any mix of versions) per rollup row, and collects their distinct values. */
 export class DeltaFold {
-  private readonly rows = new Map<string, FoldedRow>();
+  // A delta entry per event or so (a batch touches about as many rows as it has events): keyed by
+  // nested maps, not a key string built per entry.
+  private readonly byKey: Nested<FoldedRow> = new Map();
+  private readonly rows: FoldedRow[] = [];
   private readonly unique = new Map<string, UniqueValueRow>();
 
   add(contributions: unknown, uniqueValues: unknown): void {
@@ -159,7 +165,7 @@ export class DeltaFold {
 
   /** The summed rows in key order (the order the upsert takes their row locks in). */
   foldedRows(): FoldedRow[] {
-    return [...this.rows.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([, row]) => row);
+    return [...this.rows].sort(compareRows);
   }
 
   uniqueValues(): UniqueValueRow[] {
@@ -173,12 +179,17 @@ export class DeltaFold {
     groupKey: string,
     state: RollupState,
   ) {
-    const key = `${meterId}\x1f${customerId}\x1f${bucketStartMs}\x1f${groupKey}`;
-    let row = this.rows.get(key);
-    if (row === undefined) {
-      row = { meterId, customerId, bucketStartMs, groupKey, sum: new StateAccumulator() };
-      this.rows.set(key, row);
-    }
+    const row = slotOf(this.byKey, meterId, customerId, bucketStartMs, groupKey, () => {
+      const created: FoldedRow = {
+        meterId,
+        customerId,
+        bucketStartMs,
+        groupKey,
+        sum: new StateAccumulator(),
+      };
+      this.rows.push(created);
+      return created;
+    });
     row.sum.addState(state);
   }
 

@@ -189,7 +189,7 @@ interface Accumulator {
 const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Key order of rollup rows: meter, customer, hour, group (then value, for distinct values). */
-function compareRows(a: RowKey, b: RowKey): number {
+export function compareRows(a: RowKey, b: RowKey): number {
   return (
     compareText(a.meterId, b.meterId) ||
     compareText(a.customerId, b.customerId) ||
@@ -198,7 +198,7 @@ function compareRows(a: RowKey, b: RowKey): number {
   );
 }
 
-interface RowKey {
+export interface RowKey {
   readonly meterId: string;
   readonly customerId: string;
   readonly bucketStartMs: number;
@@ -206,9 +206,10 @@ interface RowKey {
 }
 
 /** A map keyed by (a, b, c, d) without building a key string per lookup: the ids are shared strings. */
-type Nested<T> = Map<string, Map<string, Map<number, Map<string, T>>>>;
+export type Nested<T> = Map<string, Map<string, Map<number, Map<string, T>>>>;
 
-function slotOf<T>(nested: Nested<T>, a: string, b: string, c: number, d: string, make: () => T): T {
+/** The value under (a, b, c, d), made and stored by `make` the first time. */
+export function slotOf<T>(nested: Nested<T>, a: string, b: string, c: number, d: string, make: () => T): T {
   let byB = nested.get(a);
   if (byB === undefined) nested.set(a, (byB = new Map<string, Map<number, Map<string, T>>>()));
   let byC = byB.get(b);
