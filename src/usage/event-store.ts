@@ -128,38 +128,35 @@ function segmentOf(
       names.set(event.eventName, name);
       nameList += (name === 0 ? '' : ',') + quoted(event.eventName);
     }
-    elements +=
-      (e === 0 ? '[' : ',[') +
-      quoted(event.id) +
-      ',' +
-      String(customer) +
-      ',' +
-      String(name) +
-      ',' +
-      String(event.occurredAtMs - baseMs) +
-      ',' +
-      JSON.stringify(event.properties) +
-      ']';
+    elements += (e === 0 ? '' : ',') + elementOf(event, String(customer), String(name), baseMs);
   }
   const json = `{"v":2,"t":${baseMs},"c":[${customerList}],"n":[${nameList}],"e":[${elements}]}`;
   return { json, firstMs, lastMs };
 }
 
-/** A suspect's element of a version-2 segment, self-contained: customer and name as strings. */
-function suspectElement(event: EventToStore, baseMs: number): string {
+/**
+ * One element of a version-2 segment: [id, customer, name, at − base, properties], the customer and
+ * name given as JSON tokens (an index into the segment's lists, or a quoted string).
+ */
+function elementOf(event: EventToStore, customer: string, name: string, baseMs: number): string {
   return (
     '[' +
     quoted(event.id) +
     ',' +
-    quoted(event.customerId) +
+    customer +
     ',' +
-    quoted(event.eventName) +
+    name +
     ',' +
     String(event.occurredAtMs - baseMs) +
     ',' +
     JSON.stringify(event.properties) +
     ']'
   );
+}
+
+/** A suspect's element, self-contained: customer and name as strings (it is spliced in alone). */
+function suspectElement(event: EventToStore, baseMs: number): string {
+  return elementOf(event, quoted(event.customerId), quoted(event.eventName), baseMs);
 }
 
 function deltaOf(events: readonly EventToStore[]): string | null {
@@ -228,10 +225,9 @@ async function claimThenStore(
   return { duplicateIds };
 }
 
-const isCode = (error: unknown, code: string): boolean =>
-  error instanceof DatabaseError && error.code === code;
-const KEY_STORED_ALREADY = (error: unknown): boolean =>
-  isCode(error, '23505') && (error as DatabaseError).constraint === 'usage_event_keys_pkey';
+/** The plain INSERT met a key stored already: the batch is to go the long way. */
+const keyStoredAlready = (error: unknown): boolean =>
+  error instanceof DatabaseError && error.code === '23505' && error.constraint === 'usage_event_keys_pkey';
 
 /**
  * Stores a batch whose events have distinct ids (the caller removes in-batch repeats) and resolved
@@ -263,7 +259,7 @@ export async function storeEventBatch(
             broken = true;
           });
         }
-        if (!longWay && KEY_STORED_ALREADY(error)) {
+        if (!longWay && keyStoredAlready(error)) {
           longWay = true;
           continue;
         }

@@ -183,13 +183,25 @@ export async function foldPendingRollups(
  */
 export async function compactPendingRollups(db: PoolClient, tenantId: string): Promise<CompactionResult> {
   const result = (await foldPendingRollups(db, tenantId, { wait: true })) as CompactionResult;
-  if (result.rollups.length > 0 || result.uniqueValues.length > 0) {
-    await db.query(
-      'INSERT INTO usage_rollup_publications (tenant_id, rollups, unique_values) VALUES ($1, $2, $3)',
-      [tenantId, JSON.stringify(result.rollups), JSON.stringify(result.uniqueValues)],
-    );
-  }
+  await queuePublication(db, tenantId, result);
   return result;
+}
+
+/**
+ * Queues a fold's result in its transaction (usage_rollup_publications) for whoever publishes next;
+ * the id of the queue entry, or null when the fold touched nothing.
+ */
+async function queuePublication(
+  db: PoolClient,
+  tenantId: string,
+  result: CompactionResult,
+): Promise<string | null> {
+  if (result.rollups.length === 0 && result.uniqueValues.length === 0) return null;
+  const { rows } = await db.query<{ id: string }>(
+    'INSERT INTO usage_rollup_publications (tenant_id, rollups, unique_values) VALUES ($1, $2, $3) RETURNING id',
+    [tenantId, JSON.stringify(result.rollups), JSON.stringify(result.uniqueValues)],
+  );
+  return rows[0]?.id ?? null;
 }
 
 export interface RollupPublisher {
@@ -293,15 +305,7 @@ export class RollupCompactor {
       // then an exact reader in any thread or process (which takes the lock after this COMMIT) finds
       // it in the queue and publishes it itself, instead of reading a cache this publish has not
       // reached yet. Publishing twice is harmless (the cache keeps the higher version).
-      let publication: string | null = null;
-      if (folded.rollups.length > 0 || folded.uniqueValues.length > 0) {
-        const { rows } = await db.query<{ id: string }>(
-          `INSERT INTO usage_rollup_publications (tenant_id, rollups, unique_values) VALUES ($1, $2, $3)
-           RETURNING id`,
-          [tenantId, JSON.stringify(folded.rollups), JSON.stringify(folded.uniqueValues)],
-        );
-        publication = rows[0]?.id ?? null;
-      }
+      const publication = await queuePublication(db, tenantId, folded);
       const rollups = [...folded.rollups];
       const uniqueValues = [...folded.uniqueValues];
       for (const row of queued.rows) {

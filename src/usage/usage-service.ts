@@ -33,7 +33,7 @@ export interface UsageOptions {
    * does); this service still folds on demand for exact reads.
    */
   readonly backgroundCompaction?: 'in-process' | 'external';
-  /** Size of the memory of recently sent event ids (recent-event-ids.ts); the default is 16 MiB. */
+  /** Size of the memory of recently sent event ids (recent-event-ids.ts); by default 2 × 16 MiB. */
   readonly recentEventIds?: RecentEventIdsOptions;
 }
 
@@ -46,9 +46,8 @@ export interface UsageServiceDeps extends UsageOptions {
 
 /**
  * A pass costs per touched rollup row, not per event: a longer interval folds more events into each
- * row write. 400 ms keeps an acknowledged event visible well within a second (p99 lag ~0.6 s at
- * 100,000 events/s); at 200 ms the passes ran back to back and cost a third of the machine
- * (BENCHMARKS.md, ADR 0008 §23).
+ * row write. 400 ms keeps an acknowledged event visible within a second (the lag column of
+ * bench:ingest in BENCHMARKS.md); at 200 ms the passes ran back to back (ADR 0008 §24).
  */
 export const DEFAULT_COMPACTION_INTERVAL_MS = 400;
 
