@@ -123,70 +123,94 @@ async function generateLoad(config: LoadConfig): Promise<LoadResult> {
   let repeatsSent = 0;
   let eventsOfWorker = 0;
 
-  // Pre-serialized pieces: per customer the text from the id's closing quote to the timestamp's opening
-  // one, and the six (model, region) property tails; per event only the id, customer piece, timestamp
-  // and token count are concatenated, so the generator does not compete with the API for the cores.
-  const customerPiece = new Map<string, string>();
-  const pieceOf = (customer: string): string => {
-    let piece = customerPiece.get(customer);
-    if (piece === undefined) {
-      piece = `","customer":"${customer}","event_name":"api_call","timestamp":"`;
-      customerPiece.set(customer, piece);
-    }
-    return piece;
-  };
-  const tails = Array.from(
-    { length: 6 },
-    (_, k) => `,"model":"${models[k % 2]}","region":"${regions[k % 3]}"}}`,
-  );
-  const body = (
-    worker: number,
-    acknowledged: string[],
-  ): { text: string; ids: string[]; probe?: { sentAt: number; key: string } } => {
-    const timestamp = new Date().toISOString();
-    const afterTimestamp = `","properties":{"tokens":`;
-    const ids: string[] = new Array<string>(config.batchSize);
+  // Request bodies from templates, so that the generator does not compete with the API for the cores:
+  // each template is a whole batch serialized once (Zipf-drawn customers, token counts, model and
+  // region), with every id and timestamp a fixed-width slot. A request copies a template and writes
+  // into the slots the batch's ids (the run id and a 12-digit sequence number, or an acknowledged id
+  // again for a repeat) and the send instant. The probe templates carry the probe customer first.
+  const TIME_WIDTH = new Date().toISOString().length;
+  const ID_DIGITS = 12;
+  const idPrefix = `${config.runId}-`;
+  interface Template {
+    readonly bytes: Buffer;
+    /** Where each event's sequence digits and timestamp start. */
+    readonly digitsAt: Int32Array;
+    readonly timeAt: Int32Array;
+  }
+  const template = (probe: boolean, variant: number): Template => {
     let text = '{"events":[';
+    const digitsAt = new Int32Array(config.batchSize);
+    const timeAt = new Int32Array(config.batchSize);
+    for (let i = 0; i < config.batchSize; i += 1) {
+      const customer = probe && i === 0 ? config.probeCustomer : pickCustomer();
+      text += `${i === 0 ? '' : ','}{"id":"${idPrefix}`;
+      digitsAt[i] = text.length;
+      text += `${'0'.repeat(ID_DIGITS)}","customer":"${customer}","event_name":"api_call","timestamp":"`;
+      timeAt[i] = text.length;
+      text +=
+        `${'0'.repeat(TIME_WIDTH)}","properties":{"tokens":${((variant * 7919 + i) % 977) + 1},` +
+        `"model":"${models[i % 2]}","region":"${regions[i % 3]}"}}`;
+    }
+    // Customer ids and everything else are ASCII: string offsets are byte offsets.
+    return { bytes: Buffer.from(`${text}]}`, 'latin1'), digitsAt, timeAt };
+  };
+  const templates = Array.from({ length: 32 }, (_, variant) => template(false, variant));
+  const probeTemplates = Array.from({ length: 4 }, (_, variant) => template(true, variant));
+  let nextTemplate = 0;
+  const writeDigits = (bytes: Buffer, at: number, value: number) => {
+    let rest = value;
+    for (let d = at + ID_DIGITS - 1; d >= at; d -= 1) {
+      bytes[d] = 48 + (rest % 10);
+      rest = Math.floor(rest / 10);
+    }
+  };
+
+  const body = (
+    acknowledged: Float64Array,
+    acknowledgedCount: number,
+    sent: Float64Array,
+  ): { bytes: Buffer; probe?: { sentAt: number; key: string } } => {
+    const timestamp = new Date().toISOString();
+    const usesProbe = probeWanted;
+    const chosen = usesProbe
+      ? (probeTemplates[nextTemplate % probeTemplates.length] as Template)
+      : (templates[nextTemplate % templates.length] as Template);
+    nextTemplate += 1;
+    const bytes = Buffer.allocUnsafe(chosen.bytes.length);
+    chosen.bytes.copy(bytes);
     let probe: { sentAt: number; key: string } | undefined;
     for (let i = 0; i < config.batchSize; i += 1) {
       eventsOfWorker += 1;
       // 1 % of events repeat an id this worker sent in an acknowledged batch: a client retrying.
-      const repeat = acknowledged.length > 0 && eventsOfWorker % 100 === 0;
-      let id: string;
+      // The probe event (the first of a probe template) is always new.
+      const repeat = acknowledgedCount > 0 && eventsOfWorker % 100 === 0 && !(usesProbe && i === 0);
+      let seq: number;
       if (repeat) {
-        id = acknowledged[i % acknowledged.length] ?? '';
+        seq = acknowledged[i % acknowledgedCount] ?? 0;
         repeatsSent += 1;
       } else {
-        id = `${config.runId}-${worker}-${(sequence += 1)}`;
+        seq = sequence += 1;
         uniqueSent += 1;
       }
-      ids[i] = id;
-      let customer = pickCustomer();
-      if (i === 0 && probeWanted && !repeat) {
-        probeWanted = false;
-        customer = config.probeCustomer;
-        const key = hourKey(
-          config.tenantId,
-          config.countMeter,
-          config.probeCustomer,
-          Math.floor(Date.parse(timestamp) / 3_600_000) * 3_600_000,
-        );
-        probesSent.set(key, (probesSent.get(key) ?? 0) + 1);
-        probe = { sentAt: performance.now(), key };
-      }
-      text +=
-        (i === 0 ? '{"id":"' : ',{"id":"') +
-        id +
-        pieceOf(customer) +
-        timestamp +
-        afterTimestamp +
-        String((sequence % 977) + 1) +
-        (tails[i % 6] ?? '');
+      sent[i] = seq;
+      writeDigits(bytes, chosen.digitsAt[i] ?? 0, seq);
+      bytes.write(timestamp, chosen.timeAt[i] ?? 0, TIME_WIDTH, 'latin1');
     }
-    return { text: text + ']}', ids, probe };
+    if (usesProbe) {
+      probeWanted = false;
+      const key = hourKey(
+        config.tenantId,
+        config.countMeter,
+        config.probeCustomer,
+        Math.floor(Date.parse(timestamp) / 3_600_000) * 3_600_000,
+      );
+      probesSent.set(key, (probesSent.get(key) ?? 0) + 1);
+      probe = { sentAt: performance.now(), key };
+    }
+    return { bytes, probe };
   };
 
-  const post = (text: string) =>
+  const post = (payload: Buffer) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = http.request(
         {
@@ -198,7 +222,7 @@ async function generateLoad(config: LoadConfig): Promise<LoadResult> {
           headers: {
             authorization: `Bearer ${config.apiKey}`,
             'content-type': 'application/json',
-            'content-length': Buffer.byteLength(text),
+            'content-length': payload.length,
           },
         },
         (res) => {
@@ -210,7 +234,7 @@ async function generateLoad(config: LoadConfig): Promise<LoadResult> {
         },
       );
       req.on('error', reject);
-      req.end(text);
+      req.end(payload);
     });
 
   const probeCount = async (key: string): Promise<number> => {
@@ -243,10 +267,13 @@ async function generateLoad(config: LoadConfig): Promise<LoadResult> {
   const cpuStart = process.cpuUsage();
   const deadline = started + config.seconds * 1000;
   await Promise.all(
-    Array.from({ length: config.concurrency }, async (_, worker) => {
-      let acknowledged: string[] = [];
+    Array.from({ length: config.concurrency }, async () => {
+      // The sequence numbers of the worker's last acknowledged batch, and of the one in flight.
+      let acknowledged = new Float64Array(config.batchSize);
+      let acknowledgedCount = 0;
+      let sent = new Float64Array(config.batchSize);
       while (performance.now() < deadline) {
-        const { text, ids, probe } = body(worker, acknowledged);
+        const { bytes, probe } = body(acknowledged, acknowledgedCount, sent);
         const t0 = performance.now();
         if (probe) {
           const watcher = watchProbe(probe);
@@ -254,7 +281,7 @@ async function generateLoad(config: LoadConfig): Promise<LoadResult> {
           void watcher.finally(() => watchers.delete(watcher));
         }
         try {
-          const res = await post(text);
+          const res = await post(bytes);
           ackMs.push(performance.now() - t0);
           requests += 1;
           if (res.status !== 200) {
@@ -270,7 +297,8 @@ async function generateLoad(config: LoadConfig): Promise<LoadResult> {
           accepted += Number(counts[1]);
           duplicates += Number(counts[2]);
           rejected += Number(counts[3]);
-          acknowledged = ids;
+          [acknowledged, sent] = [sent, acknowledged];
+          acknowledgedCount = config.batchSize;
         } catch {
           errors += 1;
         }
