@@ -14,9 +14,8 @@
 
 import {
   compareRows,
-  slotOf,
+  RowIndex,
   StateAccumulator,
-  type Nested,
   type RollupDelta,
   type RollupState,
   type UniqueValueRow,
@@ -128,9 +127,9 @@ function stateOf(
 
 /** Sums delta documents (any mix of versions) per rollup row, and collects their distinct values. */
 export class DeltaFold {
-  // A delta entry per event or so (a batch touches about as many rows as it has events): keyed by
-  // nested maps, not a key string built per entry.
-  private readonly byKey: Nested<FoldedRow> = new Map();
+  // A delta entry per event or so (a batch touches about as many rows as it has events): no key
+  // string is built per entry.
+  private readonly byKey = new RowIndex<FoldedRow>();
   private readonly rows: FoldedRow[] = [];
   private readonly unique = new Map<string, UniqueValueRow>();
 
@@ -179,17 +178,12 @@ export class DeltaFold {
     groupKey: string,
     state: RollupState,
   ) {
-    const row = slotOf(this.byKey, meterId, customerId, bucketStartMs, groupKey, () => {
-      const created: FoldedRow = {
-        meterId,
-        customerId,
-        bucketStartMs,
-        groupKey,
-        sum: new StateAccumulator(),
-      };
-      this.rows.push(created);
-      return created;
-    });
+    let row = this.byKey.get(meterId, customerId, bucketStartMs, groupKey);
+    if (row === undefined) {
+      row = { meterId, customerId, bucketStartMs, groupKey, sum: new StateAccumulator() };
+      this.byKey.add(row);
+      this.rows.push(row);
+    }
     row.sum.addState(state);
   }
 

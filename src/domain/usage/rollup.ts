@@ -205,20 +205,54 @@ export interface RowKey {
   readonly groupKey: string;
 }
 
-/** A map keyed by (a, b, c, d) without building a key string per lookup: the ids are shared strings. */
-export type Nested<T> = Map<string, Map<string, Map<number, Map<string, T>>>>;
+/** A customer's rows are searched in place up to this many; beyond, through a map of composed keys. */
+const LINEAR_ROWS = 12;
 
-/** The value under (a, b, c, d), made and stored by `make` the first time. */
-export function slotOf<T>(nested: Nested<T>, a: string, b: string, c: number, d: string, make: () => T): T {
-  let byB = nested.get(a);
-  if (byB === undefined) nested.set(a, (byB = new Map<string, Map<number, Map<string, T>>>()));
-  let byC = byB.get(b);
-  if (byC === undefined) byB.set(b, (byC = new Map<number, Map<string, T>>()));
-  let byD = byC.get(c);
-  if (byD === undefined) byC.set(c, (byD = new Map<string, T>()));
-  let value = byD.get(d);
-  if (value === undefined) byD.set(d, (value = make()));
-  return value;
+const composedKey = (meterId: string, bucketStartMs: number, groupKey: string): string =>
+  `${meterId}\x1f${bucketStartMs}\x1f${groupKey}`;
+
+/**
+ * Rows keyed by (meter, customer, hour, group) without building a key string per lookup: per customer
+ * a short list searched in place (one batch or fold touches a handful of rows per customer: one per
+ * meter, group and hour), and a map of composed keys for a customer once its list grows long (a
+ * group-by over a property with many values), so that no lookup degrades to a long scan.
+ */
+export class RowIndex<T extends RowKey> {
+  private readonly byCustomer = new Map<string, T[]>();
+  private readonly composed = new Map<string, Map<string, T>>();
+
+  get(meterId: string, customerId: string, bucketStartMs: number, groupKey: string): T | undefined {
+    const rows = this.byCustomer.get(customerId);
+    if (rows === undefined) return undefined;
+    if (rows.length > LINEAR_ROWS)
+      return this.composed.get(customerId)?.get(composedKey(meterId, bucketStartMs, groupKey));
+    for (let i = 0; i < rows.length; i += 1) {
+      const row = rows[i] as T;
+      if (row.meterId === meterId && row.bucketStartMs === bucketStartMs && row.groupKey === groupKey)
+        return row;
+    }
+    return undefined;
+  }
+
+  /** Adds a row whose key is not in the index yet. */
+  add(row: T): void {
+    const rows = this.byCustomer.get(row.customerId);
+    if (rows === undefined) {
+      this.byCustomer.set(row.customerId, [row]);
+      return;
+    }
+    rows.push(row);
+    if (rows.length <= LINEAR_ROWS) return;
+    let index = this.composed.get(row.customerId);
+    if (index === undefined) {
+      index = new Map(rows.map((r) => [composedKey(r.meterId, r.bucketStartMs, r.groupKey), r]));
+      this.composed.set(row.customerId, index);
+    } else index.set(composedKey(row.meterId, row.bucketStartMs, row.groupKey), row);
+  }
+}
+
+interface DistinctValues extends RowKey {
+  readonly values: Set<string>;
 }
 
 /**
@@ -229,43 +263,31 @@ export function rollupDeltasOf(events: readonly FreshEvent[]): {
   readonly deltas: RollupDelta[];
   readonly uniqueValues: UniqueValueRow[];
 } {
-  const byKey: Nested<Accumulator> = new Map();
+  const byKey = new RowIndex<Accumulator>();
   const accumulators: Accumulator[] = [];
-  const unique: Nested<Set<string>> = new Map();
+  const unique = new RowIndex<DistinctValues>();
   const uniqueValues: UniqueValueRow[] = [];
   for (const event of events) {
     const bucket = bucketStartMs(event.occurredAtMs);
+    const { customerId } = event;
     for (const contribution of event.contributions) {
-      const acc = slotOf(byKey, contribution.meterId, event.customerId, bucket, contribution.groupKey, () => {
-        const created: Accumulator = {
-          meterId: contribution.meterId,
-          customerId: event.customerId,
-          bucketStartMs: bucket,
-          groupKey: contribution.groupKey,
-          sum: new StateAccumulator(),
-        };
-        accumulators.push(created);
-        return created;
-      });
-      acc.sum.addEvent(contribution.aggregation, event.id, event.occurredAtMs, contribution.value);
-      if (contribution.aggregation === 'unique_count' && contribution.value !== null) {
-        const seen = slotOf(
-          unique,
-          contribution.meterId,
-          event.customerId,
-          bucket,
-          contribution.groupKey,
-          () => new Set<string>(),
-        );
-        if (!seen.has(contribution.value)) {
-          seen.add(contribution.value);
-          uniqueValues.push({
-            meterId: contribution.meterId,
-            customerId: event.customerId,
-            bucketStartMs: bucket,
-            groupKey: contribution.groupKey,
-            value: contribution.value,
-          });
+      const { meterId, groupKey, aggregation, value } = contribution;
+      let acc = byKey.get(meterId, customerId, bucket, groupKey);
+      if (acc === undefined) {
+        acc = { meterId, customerId, bucketStartMs: bucket, groupKey, sum: new StateAccumulator() };
+        byKey.add(acc);
+        accumulators.push(acc);
+      }
+      acc.sum.addEvent(aggregation, event.id, event.occurredAtMs, value);
+      if (aggregation === 'unique_count' && value !== null) {
+        let seen = unique.get(meterId, customerId, bucket, groupKey);
+        if (seen === undefined) {
+          seen = { meterId, customerId, bucketStartMs: bucket, groupKey, values: new Set<string>() };
+          unique.add(seen);
+        }
+        if (!seen.values.has(value)) {
+          seen.values.add(value);
+          uniqueValues.push({ meterId, customerId, bucketStartMs: bucket, groupKey, value });
         }
       }
     }

@@ -58,6 +58,38 @@ describe('pending rollup deltas (the batch document and the compactor fold)', ()
     expect(unique.sort()).toEqual(['mtr_users/cus_1/u1', 'mtr_users/cus_1/u2', 'mtr_users/cus_2/u3']);
   });
 
+  it('sums a customer with many groups and hours exactly as row by row (past the short per-customer list)', () => {
+    // 40 models × 3 hours for one customer: 120 rows of one meter, plus a second customer interleaved.
+    const batch: FreshEvent[] = [];
+    const expected = new Map<string, { count: number; sum: number }>();
+    for (let i = 0; i < 1_200; i += 1) {
+      const customerId = i % 5 === 0 ? 'cus_small' : 'cus_big';
+      const hour = HOUR + (i % 3) * 3_600_000;
+      const groupKey = `["model-${i % 40}"]`;
+      batch.push({
+        id: `e${i}`,
+        customerId,
+        occurredAtMs: hour + i,
+        contributions: [{ meterId: 'mtr_tokens', aggregation: 'sum', groupKey, value: String(i) }],
+      });
+      const key = `${customerId}/${hour}/${groupKey}`;
+      const row = expected.get(key) ?? { count: 0, sum: 0 };
+      expected.set(key, { count: row.count + 1, sum: row.sum + i });
+    }
+    const { deltas } = rollupDeltasOf(batch);
+    expect(deltas).toHaveLength(expected.size);
+    for (const d of deltas) {
+      const want = expected.get(`${d.customerId}/${d.bucketStartMs}/${d.groupKey}`);
+      expect({ count: d.state.eventCount, sum: d.state.valueSum }).toEqual({
+        count: want?.count,
+        sum: String(want?.sum),
+      });
+    }
+    // The fold of the stored document agrees row for row.
+    expect(fold(asStored(batch)).rows).toHaveLength(expected.size);
+    expect(fold(asStored(batch.slice(0, 600)), asStored(batch.slice(600)))).toEqual(fold(asStored(batch)));
+  });
+
   it('is null for a batch that matched no meter (no delta row is written)', () => {
     expect(encodeBatchDelta([], [])).toBeNull();
   });
