@@ -6,7 +6,8 @@
 // invoice's own transaction. So the record exists exactly when the invoice does, and a retried
 // issueInvoice (same idempotency key) neither re-records nor bills the same late events twice.
 
-import type { Pool } from 'pg';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Pool, PoolClient } from 'pg';
 import {
   chargesWithMeters,
   readBilledUsage,
@@ -31,6 +32,28 @@ import { tenantRoundingMode } from './invoice-tax';
 import type { PeriodUsageRows } from '../db/usage-charges';
 import type { UsageLinesInput, UsageLinesResult } from './contracts';
 
+/**
+ * Deltas set aside by a fold (migration 0013) hold stored events that no rollup counts yet: an invoice
+ * made now could miss usage, so it is not made. The failure is retryable: the activity retries with
+ * backoff (the pending activity and this message are what the Temporal UI shows) and succeeds once an
+ * operator has fixed the cause and requeued the deltas.
+ */
+async function refuseWhileUsageQuarantined(db: PoolClient, tenantId: string): Promise<void> {
+  const { rows } = await db.query<{ id: string; error: string; total: string }>(
+    `SELECT id, error, count(*) OVER () AS total FROM usage_rollup_deltas_quarantined ORDER BY id LIMIT 10`,
+  );
+  const first = rows[0];
+  if (first === undefined) return;
+  throw ApplicationFailure.create({
+    type: 'UsageQuarantined',
+    message:
+      `usage invoice held: tenant ${tenantId} has ${first.total} quarantined rollup delta(s) ` +
+      `(ids ${rows.map((r) => r.id).join(', ')}) whose events are not counted yet; fix the cause, then ` +
+      `POST /v1/usage/quarantined-deltas/requeue. First error: ${first.error}`,
+    nonRetryable: false,
+  });
+}
+
 /** How many earlier usage periods are checked for late usage. */
 export const LATE_USAGE_LOOKBACK_PERIODS = 12;
 
@@ -45,6 +68,7 @@ export function createUsageBillingActivities({ pool }: { readonly pool: Pool }) 
       // connections) all see the fold.
       await withTenant(pool, input.tenantId, (db) => compactPendingRollups(db, input.tenantId));
       return withTenant(pool, input.tenantId, async (db) => {
+        await refuseWhileUsageQuarantined(db, input.tenantId);
         const roundingMode = await tenantRoundingMode(db);
         const billedRows = await readBilledUsage(
           db,

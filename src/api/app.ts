@@ -9,6 +9,7 @@ import { pinoHttp } from 'pino-http';
 import { requireApiKey } from './auth';
 import { ProblemError, problemHandler } from './problem';
 import { adminRouter } from './routes/admin';
+import { quarantinedDeltasRouter } from './routes/quarantined-deltas';
 import { billingSettingsRouter } from './routes/billing-settings';
 import { plansRouter, productsRouter } from './routes/catalog';
 import { conversionsRouter } from './routes/conversions';
@@ -92,6 +93,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use('/credit_notes', creditNotesRouter(deps));
   v1.use('/billing_settings', billingSettingsRouter(pool));
   v1.use('/meters', metersRouter({ pool, usage }));
+  v1.use('/usage/quarantined-deltas', quarantinedDeltasRouter(pool));
   v1.use('/entitlements', entitlementsRouter({ pool, usage, now: deps.now }));
   v1.use('/tax_profile', taxProfileRouter(pool));
   v1.use('/fx_rates', fxRatesRouter(pool));

@@ -25,7 +25,10 @@ async function main(): Promise<void> {
       redisUrl: config.REDIS_URL,
       intervalMs: DEFAULT_COMPACTION_INTERVAL_MS,
     },
-    (error) => logger.warn({ err: error }, 'usage rollup compaction pass failed'),
+    (error) =>
+      error.name === 'QuarantinedDeltasError'
+        ? logger.error({ err: error }, 'usage rollup deltas quarantined: usage not counted, invoices held')
+        : logger.warn({ err: error }, 'usage rollup compaction pass failed'),
   );
   const app = createApp({
     pool,

@@ -13,6 +13,7 @@ const loop = runCompactionLoop(workerData as CompactionLoopConfig, (error) => {
     error instanceof Error
       ? {
           kind: 'error',
+          name: error.name,
           message: error.message,
           ...(error.stack === undefined ? {} : { stack: error.stack }),
         }

@@ -25,6 +25,8 @@ export interface CompactionThread {
 /** The message the thread posts for each error of a pass; the host logs it. */
 export interface CompactionThreadError {
   readonly kind: 'error';
+  /** The error's class name, e.g. QuarantinedDeltasError (which the API logs as an error). */
+  readonly name?: string;
   readonly message: string;
   readonly stack?: string;
 }
@@ -40,6 +42,7 @@ export function startCompactionThread(
   const worker = new Worker(path.join(__dirname, 'compaction-thread-main.js'), { workerData: config });
   worker.on('message', (message: CompactionThreadError) => {
     const error = new Error(message.message);
+    if (message.name !== undefined) error.name = message.name;
     if (message.stack !== undefined) error.stack = message.stack;
     onError(error);
   });

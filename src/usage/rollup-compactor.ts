@@ -9,11 +9,11 @@
 // compacting; an exact reader waits for it), so rollup rows see no lock contention and use slot 0.
 // Redis stays a cache: a lost publish is repaired by a rebuild (which compacts first, then reads rows).
 
-import type { Pool, PoolClient } from 'pg';
+import { DatabaseError, type Pool, type PoolClient } from 'pg';
 import { withTenant } from '../db/with-tenant';
 import type { UniqueValueRow } from '../domain/usage/rollup';
 import { storedRollupOf, type RollupRow, type StoredRollup } from './event-store';
-import { DeltaFold, type FoldedRow } from './rollup-delta';
+import { DeltaFold, UnreadableDeltaError, type FoldedRow } from './rollup-delta';
 
 /** Deltas taken per statement (a delta is one batch, i.e. up to ~1,000 rollup rows). */
 const TAKE_LIMIT = 200;
@@ -83,6 +83,46 @@ export interface CompactionResult {
   readonly rollups: StoredRollup[];
   /** Values new to their hour (unique_count). */
   readonly uniqueValues: UniqueValueRow[];
+  /** Deltas this fold set aside because they cannot be folded (migration 0013); usually none. */
+  readonly quarantined: readonly QuarantinedDelta[];
+}
+
+export interface QuarantinedDelta {
+  readonly id: string;
+  readonly error: string;
+}
+
+/**
+ * A fold error that the same deltas will raise every time: an unreadable document, or Postgres
+ * refusing the data (SQLSTATE class 22, data exception; 23, integrity constraint, e.g. a meter row
+ * removed by hand). Anything else (a lost connection, a deadlock, a shutdown) is retried as it is.
+ */
+export function foldsNever(error: unknown): boolean {
+  if (error instanceof UnreadableDeltaError) return true;
+  return error instanceof DatabaseError && typeof error.code === 'string' && /^2[23]/.test(error.code);
+}
+
+function describe(error: unknown): string {
+  if (error instanceof DatabaseError)
+    return [error.code, error.message, error.detail].filter((part) => part !== undefined).join(': ');
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Reported when a fold quarantined deltas: their events are stored but not counted until requeued. */
+export class QuarantinedDeltasError extends Error {
+  override readonly name = 'QuarantinedDeltasError';
+
+  constructor(
+    readonly tenantId: string,
+    readonly deltas: readonly QuarantinedDelta[],
+  ) {
+    super(
+      `tenant ${tenantId}: ${deltas.length} pending rollup delta(s) cannot be folded and were quarantined ` +
+        `(ids ${deltas.map((d) => d.id).join(', ')}); their events are stored but not counted, and the ` +
+        `tenant's usage invoices are held, until they are requeued (POST /v1/usage/quarantined-deltas/requeue). ` +
+        `First error: ${deltas[0]?.error ?? 'unknown'}`,
+    );
+  }
 }
 
 async function upsertRollups(db: PoolClient, rows: readonly FoldedRow[]): Promise<StoredRollup[]> {
@@ -158,6 +198,26 @@ export async function foldPendingRollups(
     );
     if (rows[0]?.ok !== true) return null;
   }
+  // The usual fold, under a savepoint: if a delta in it can never be folded, only this part of the
+  // caller's transaction is undone, the culprits are set aside, and the rest is folded.
+  await db.query('SAVEPOINT usage_fold');
+  let failure: unknown;
+  try {
+    const result = await takeAndFold(db);
+    await db.query('RELEASE SAVEPOINT usage_fold');
+    return { ...result, quarantined: [] };
+  } catch (error) {
+    if (!foldsNever(error)) throw error;
+    await db.query('ROLLBACK TO SAVEPOINT usage_fold');
+    failure = error;
+  }
+  const quarantined = await quarantineUnfoldable(db);
+  if (quarantined.length === 0) throw failure;
+  return { ...(await takeAndFold(db)), quarantined };
+}
+
+/** Takes every pending delta of the tenant (DELETE … RETURNING), sums them, writes the rollups. */
+async function takeAndFold(db: PoolClient): Promise<Omit<CompactionResult, 'quarantined'>> {
   const fold = new DeltaFold();
   let folded = 0;
   for (;;) {
@@ -173,6 +233,65 @@ export async function foldPendingRollups(
   const rollups = await upsertRollups(db, fold.foldedRows());
   const uniqueValues = await insertUniqueValues(db, fold.uniqueValues());
   return { folded, rollups, uniqueValues };
+}
+
+/**
+ * Finds the pending deltas that cannot be folded, by halving: a set of deltas is folded under a
+ * savepoint that is always rolled back; a failing set is split until single deltas fail (a set that
+ * fails while its halves fold is set aside whole: never fail forever). Moves them, with their error,
+ * to usage_rollup_deltas_quarantined. Costs a few folds of the pending set, and only runs after a
+ * fold failed with an error that repeats.
+ */
+async function quarantineUnfoldable(db: PoolClient): Promise<QuarantinedDelta[]> {
+  const { rows } = await db.query<{ id: string }>(
+    'SELECT id FROM usage_rollup_deltas WHERE tenant_id = current_tenant_id() ORDER BY id',
+  );
+  const failureOf = async (ids: readonly string[]): Promise<unknown> => {
+    await db.query('SAVEPOINT usage_fold_test');
+    try {
+      const { rows: deltas } = await db.query<{ contributions: unknown; unique_values: unknown }>(
+        `SELECT contributions, unique_values FROM usage_rollup_deltas
+          WHERE tenant_id = current_tenant_id() AND id = ANY ($1::bigint[])`,
+        [ids],
+      );
+      const fold = new DeltaFold();
+      for (const delta of deltas) fold.add(delta.contributions, delta.unique_values);
+      await upsertRollups(db, fold.foldedRows());
+      await insertUniqueValues(db, fold.uniqueValues());
+      return undefined;
+    } catch (error) {
+      if (!foldsNever(error)) throw error;
+      return error;
+    } finally {
+      await db.query('ROLLBACK TO SAVEPOINT usage_fold_test');
+    }
+  };
+  const found: QuarantinedDelta[] = [];
+  const search = async (ids: readonly string[]): Promise<void> => {
+    const error = await failureOf(ids);
+    if (error === undefined) return;
+    const before = found.length;
+    if (ids.length > 1) {
+      const half = Math.ceil(ids.length / 2);
+      await search(ids.slice(0, half));
+      await search(ids.slice(half));
+    }
+    if (found.length === before) for (const id of ids) found.push({ id, error: describe(error) });
+  };
+  await search(rows.map((row) => row.id));
+  if (found.length > 0) {
+    await db.query(
+      `WITH moved AS (
+         DELETE FROM usage_rollup_deltas d
+          WHERE d.tenant_id = current_tenant_id() AND d.id = ANY ($1::bigint[])
+         RETURNING d.tenant_id, d.id, d.created_at, d.contributions, d.unique_values)
+       INSERT INTO usage_rollup_deltas_quarantined (tenant_id, id, created_at, contributions, unique_values, error)
+       SELECT m.tenant_id, m.id, m.created_at, m.contributions, m.unique_values, e.error
+         FROM moved m JOIN unnest($1::bigint[], $2::text[]) AS e(id, error) ON e.id = m.id`,
+      [found.map((d) => d.id), found.map((d) => d.error)],
+    );
+  }
+  return found;
 }
 
 /**
@@ -312,8 +431,10 @@ export class RollupCompactor {
         rollups.push(...(row.rollups ?? []));
         uniqueValues.push(...(row.unique_values ?? []));
       }
-      return { rollups, uniqueValues, publication };
+      return { rollups, uniqueValues, publication, quarantined: folded.quarantined };
     });
+    if (result !== null && result.quarantined.length > 0)
+      this.options.onError(new QuarantinedDeltasError(tenantId, result.quarantined));
     if (result !== null && (result.rollups.length > 0 || result.uniqueValues.length > 0)) {
       const publication = result.publication;
       const publish = this.publisher

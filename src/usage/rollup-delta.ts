@@ -125,6 +125,11 @@ function stateOf(
   };
 }
 
+/** A delta document this code cannot read: it never folds, so the fold sets it aside (0013). */
+export class UnreadableDeltaError extends Error {
+  override readonly name = 'UnreadableDeltaError';
+}
+
 /** Sums delta documents (any mix of versions) per rollup row, and collects their distinct values. */
 export class DeltaFold {
   // A delta entry per event or so (a batch touches about as many rows as it has events): no key
@@ -134,12 +139,22 @@ export class DeltaFold {
   private readonly unique = new Map<string, UniqueValueRow>();
 
   add(contributions: unknown, uniqueValues: unknown): void {
+    try {
+      this.addDocument(contributions, uniqueValues);
+    } catch (error) {
+      throw error instanceof UnreadableDeltaError
+        ? error
+        : new UnreadableDeltaError(`unreadable rollup delta: ${(error as Error).message}`);
+    }
+  }
+
+  private addDocument(contributions: unknown, uniqueValues: unknown): void {
     if (Array.isArray(contributions)) {
       for (const c of contributions as V1Contribution[])
         this.addState(c.m, c.c, Number(c.b), c.g, stateOf(c.n, c.s, c.x, c.la, c.le, c.lv));
     } else if (contributions !== null && typeof contributions === 'object') {
       const doc = contributions as V2Document;
-      if (doc.v !== 2) throw new Error(`unknown rollup delta version ${String(doc.v)}`);
+      if (doc.v !== 2) throw new UnreadableDeltaError(`unknown rollup delta version ${String(doc.v)}`);
       for (const r of doc.r) {
         this.addState(
           doc.m[r[0] as number] as string,

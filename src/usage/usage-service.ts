@@ -19,7 +19,7 @@ import {
 import { RecentEventIds, type RecentEventIdsOptions } from './recent-event-ids';
 import { IngestRateLimiter, type IngestLimit, type RateDecision } from './rate-limit';
 import { AggregateCache, readHoursExact } from './redis-aggregates';
-import { RollupCompactor } from './rollup-compactor';
+import { QuarantinedDeltasError, RollupCompactor } from './rollup-compactor';
 
 export interface UsageOptions {
   readonly ingestLimit?: (tenantId: string) => IngestLimit;
@@ -232,6 +232,8 @@ export class UsageService {
       customerId,
       hourList,
     );
+    if (compaction !== null && compaction.quarantined.length > 0)
+      this.deps.onCacheError(new QuarantinedDeltasError(tenantId, compaction.quarantined));
     if (compaction !== null && (compaction.rollups.length > 0 || compaction.uniqueValues.length > 0))
       await this.aggregates
         .publish(tenantId, compaction.rollups, compaction.uniqueValues)
