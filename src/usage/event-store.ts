@@ -97,6 +97,20 @@ function quoted(text: string): string {
 }
 
 /**
+ * A Postgres text[] literal of the events' ids, built here rather than by pg's array serializer
+ * (which runs two regex replaces per element): ids are printable ASCII (validated), so only '"' and
+ * '\\' need a backslash, and most ids have neither.
+ */
+function idsLiteral(events: readonly EventToStore[]): string {
+  let literal = '{';
+  for (let e = 0; e < events.length; e += 1) {
+    const id = (events[e] as EventToStore).id;
+    literal += (e === 0 ? '"' : ',"') + (PLAIN.test(id) ? id : id.replace(/["\\]/g, (c) => `\\${c}`)) + '"';
+  }
+  return `${literal}}`;
+}
+
+/**
  * The segment document (version 2, migration 0012) of `events`, in one pass:
  * {"v":2,"t":base,"c":[customers],"n":[names],"e":[[id, customer index, name index, at − base, properties], …]}.
  * "e" comes last: the ingest function splices suspects' elements into it.
@@ -177,12 +191,12 @@ async function ingestOnce(
     ...INGEST,
     values: [
       tenantId,
-      unseen.map((event) => event.id),
+      idsLiteral(unseen),
       segment.json,
       unseen.length > 0 ? deltaOf(unseen) : null,
       unseen.length > 0 ? segment.firstMs : null,
       unseen.length > 0 ? segment.lastMs : null,
-      seen.map((event) => event.id),
+      idsLiteral(seen),
       seen.map((event) => suspectElement(event, baseMs)),
       // Each suspect's own delta: the function stores only the suspects it claims.
       seen.map((event) => deltaOf([event])),

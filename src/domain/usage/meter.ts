@@ -38,6 +38,8 @@ export function meterMatches(meter: Meter, event: Pick<UsageEvent, 'eventName' |
   return true;
 }
 
+const JSON_PLAIN = /^[ !#-[\]-~]*$/;
+
 /**
  * '' without group_by; otherwise the JSON array of the group_by values in the meter's order, null for a
  * missing property: `["eu","gpt-4"]`. JSON never emits raw control characters, which lets the Redis
@@ -45,7 +47,17 @@ export function meterMatches(meter: Meter, event: Pick<UsageEvent, 'eventName' |
  */
 export function groupKeyOf(groupBy: readonly string[], properties: EventProperties): string {
   if (groupBy.length === 0) return '';
-  return JSON.stringify(groupBy.map((name) => properties[name] ?? null));
+  // Exactly what JSON.stringify of the values would write (a test holds the two equal), without
+  // building the array: a string of printable ASCII other than '"' and '\\' is its own JSON body;
+  // anything else goes through JSON.stringify.
+  let key = '[';
+  for (let i = 0; i < groupBy.length; i += 1) {
+    const value = properties[groupBy[i] as string];
+    if (i > 0) key += ',';
+    if (typeof value === 'string' && JSON_PLAIN.test(value)) key += `"${value}"`;
+    else key += JSON.stringify(value ?? null);
+  }
+  return `${key}]`;
 }
 
 /** The distinct-value identity for unique_count: strings as they are, other scalars as JSON. */
@@ -66,7 +78,9 @@ export function contributionsOf(
   | { readonly ok: true; readonly contributions: MeterContribution[] }
   | { readonly ok: false; readonly errors: EventFieldError[] } {
   const contributions: MeterContribution[] = [];
-  const errors: EventFieldError[] = [];
+  let errors: EventFieldError[] | undefined;
+  const fail = (meter: Meter, message: string) =>
+    (errors ??= []).push({ field: `properties.${meter.valueProperty ?? ''}`, message });
   for (const meter of meters) {
     if (!meterMatches(meter, event)) continue;
     const groupKey = groupKeyOf(meter.groupBy, event.properties);
@@ -74,24 +88,22 @@ export function contributionsOf(
       contributions.push({ meterId: meter.id, aggregation: meter.aggregation, groupKey, value: null });
       continue;
     }
-    const field = `properties.${meter.valueProperty}`;
     const raw = event.properties[meter.valueProperty];
     if (meter.aggregation === 'unique_count') {
       const distinct = distinctValueOf(raw);
-      if (distinct === undefined)
-        errors.push({ field, message: `is required by meter ${meter.id} (unique_count)` });
+      if (distinct === undefined) fail(meter, `is required by meter ${meter.id} (unique_count)`);
       else
         contributions.push({ meterId: meter.id, aggregation: meter.aggregation, groupKey, value: distinct });
       continue;
     }
     if (raw === undefined || raw === null) {
-      errors.push({ field, message: `is required by meter ${meter.id} (${meter.aggregation})` });
+      fail(meter, `is required by meter ${meter.id} (${meter.aggregation})`);
       continue;
     }
     const value = usageValueOf(raw);
     if (value.ok)
       contributions.push({ meterId: meter.id, aggregation: meter.aggregation, groupKey, value: value.value });
-    else errors.push({ field, message: value.message });
+    else fail(meter, value.message);
   }
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, contributions };
+  return errors !== undefined ? { ok: false, errors } : { ok: true, contributions };
 }

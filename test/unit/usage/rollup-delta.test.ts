@@ -90,6 +90,38 @@ describe('pending rollup deltas (the batch document and the compactor fold)', ()
     expect(fold(asStored(batch.slice(0, 600)), asStored(batch.slice(600)))).toEqual(fold(asStored(batch)));
   });
 
+  it('writes the documented version-2 document, with quotes and backslashes escaped', () => {
+    const batch = [
+      event('e"1', 'cus_\\1', HOUR + 5, '2.5', 'u"1'),
+      event('e2', 'cus_2', HOUR + 9, '1', 'u2'),
+    ];
+    const { deltas, uniqueValues } = rollupDeltasOf(batch);
+    const text = encodeBatchDelta(deltas, uniqueValues) ?? '';
+    expect(JSON.parse(text)).toEqual({
+      v: 2,
+      m: ['mtr_calls', 'mtr_last', 'mtr_peak', 'mtr_tokens', 'mtr_users'],
+      c: ['cus_2', 'cus_\\1'],
+      r: [
+        [0, 0, HOUR, '', 1],
+        [0, 1, HOUR, '', 1],
+        [1, 0, HOUR, '', 1, null, null, HOUR + 9, 'e2', '1'],
+        [1, 1, HOUR, '', 1, null, null, HOUR + 5, 'e"1', '2.5'],
+        [2, 0, HOUR, '', 1, null, '1'],
+        [2, 1, HOUR, '', 1, null, '2.5'],
+        [3, 0, HOUR, '["large"]', 1, '1'],
+        [3, 1, HOUR, '["large"]', 1, '2.5'],
+        [4, 0, HOUR, '', 1],
+        [4, 1, HOUR, '', 1],
+      ],
+      u: [
+        [4, 0, HOUR, '', 'u2'],
+        [4, 1, HOUR, '', 'u"1'],
+      ],
+    });
+    // The text is what JSON.stringify writes for that document.
+    expect(text).toBe(JSON.stringify(JSON.parse(text)));
+  });
+
   it('is null for a batch that matched no meter (no delta row is written)', () => {
     expect(encodeBatchDelta([], [])).toBeNull();
   });

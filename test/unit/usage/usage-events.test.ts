@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { contributionsOf, groupKeyOf, type Meter } from '../../../src/domain/usage/meter';
 import { rollupDeltasOf, bucketStartMs, mergeStates } from '../../../src/domain/usage/rollup';
 import { aggregateUsage } from '../../../src/domain/usage/usage-query';
@@ -84,6 +85,28 @@ describe('meters', () => {
       contributions: [],
     });
     expect(groupKeyOf(['region', 'model'], { region: 'eu' })).toBe('["eu",null]');
+  });
+
+  it('key groups exactly as JSON of the group_by values would, for any property values', () => {
+    const value = fc.oneof(
+      fc.string(),
+      fc.string({ unit: 'binary' }), // quotes, backslashes, control characters, lone surrogates
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+    );
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.constantFrom('a', 'b', 'c'), value),
+        fc.array(fc.constantFrom('a', 'b', 'c', 'd')),
+        (properties, groupBy) => {
+          const expected =
+            groupBy.length === 0 ? '' : JSON.stringify(groupBy.map((name) => properties[name] ?? null));
+          expect(groupKeyOf(groupBy, properties)).toBe(expected);
+        },
+      ),
+    );
   });
 
   it('reject an event that matches a sum meter but has no value for it, naming the property', () => {
