@@ -11,6 +11,7 @@ import type { EventProperties } from '../domain/usage/usage-event';
 import { rollupDeltasOf, type FreshEvent, type RollupState } from '../domain/usage/rollup';
 import type { RecentEventIds } from './recent-event-ids';
 import { encodeBatchDelta } from './rollup-delta';
+import { jsonString, PLAIN_JSON_TEXT } from '../domain/usage/json-text';
 
 export interface EventToStore extends FreshEvent {
   readonly eventName: string;
@@ -89,23 +90,17 @@ const STORE = {
   text: 'SELECT usage_store_event_segment($1, $2, $3, $4, $5, $6, $7)',
 };
 
-// A JSON string literal. Printable ASCII except '"' and '\\' (ids, names, decimals: the usual case) is
-// its own JSON string body, so it skips JSON.stringify.
-const PLAIN = /^[ !#-[\]-~]*$/;
-function quoted(text: string): string {
-  return PLAIN.test(text) ? `"${text}"` : JSON.stringify(text);
-}
-
 /**
  * A Postgres text[] literal of the events' ids, built here rather than by pg's array serializer
  * (which runs two regex replaces per element): ids are printable ASCII (validated), so only '"' and
- * '\\' need a backslash, and most ids have neither.
+ * '\\' need a backslash, and most ids have neither. In a text[] literal they are the same two as in JSON.
  */
 function idsLiteral(events: readonly EventToStore[]): string {
   let literal = '{';
   for (let e = 0; e < events.length; e += 1) {
     const id = (events[e] as EventToStore).id;
-    literal += (e === 0 ? '"' : ',"') + (PLAIN.test(id) ? id : id.replace(/["\\]/g, (c) => `\\${c}`)) + '"';
+    literal +=
+      (e === 0 ? '"' : ',"') + (PLAIN_JSON_TEXT.test(id) ? id : id.replace(/["\\]/g, (c) => `\\${c}`)) + '"';
   }
   return `${literal}}`;
 }
@@ -134,13 +129,13 @@ function segmentOf(
     if (customer === undefined) {
       customer = customers.size;
       customers.set(event.customerId, customer);
-      customerList += (customer === 0 ? '' : ',') + quoted(event.customerId);
+      customerList += (customer === 0 ? '' : ',') + jsonString(event.customerId);
     }
     let name = names.get(event.eventName);
     if (name === undefined) {
       name = names.size;
       names.set(event.eventName, name);
-      nameList += (name === 0 ? '' : ',') + quoted(event.eventName);
+      nameList += (name === 0 ? '' : ',') + jsonString(event.eventName);
     }
     elements += (e === 0 ? '' : ',') + elementOf(event, String(customer), String(name), baseMs);
   }
@@ -155,7 +150,7 @@ function segmentOf(
 function elementOf(event: EventToStore, customer: string, name: string, baseMs: number): string {
   return (
     '[' +
-    quoted(event.id) +
+    jsonString(event.id) +
     ',' +
     customer +
     ',' +
@@ -170,7 +165,7 @@ function elementOf(event: EventToStore, customer: string, name: string, baseMs: 
 
 /** A suspect's element, self-contained: customer and name as strings (it is spliced in alone). */
 function suspectElement(event: EventToStore, baseMs: number): string {
-  return elementOf(event, quoted(event.customerId), quoted(event.eventName), baseMs);
+  return elementOf(event, jsonString(event.customerId), jsonString(event.eventName), baseMs);
 }
 
 function deltaOf(events: readonly EventToStore[]): string | null {

@@ -102,7 +102,7 @@ export function foldsNever(error: unknown): boolean {
   return error instanceof DatabaseError && typeof error.code === 'string' && /^2[23]/.test(error.code);
 }
 
-function describe(error: unknown): string {
+function errorText(error: unknown): string {
   if (error instanceof DatabaseError)
     return [error.code, error.message, error.detail].filter((part) => part !== undefined).join(': ');
   return error instanceof Error ? error.message : String(error);
@@ -276,7 +276,7 @@ async function quarantineUnfoldable(db: PoolClient): Promise<QuarantinedDelta[]>
       await search(ids.slice(0, half));
       await search(ids.slice(half));
     }
-    if (found.length === before) for (const id of ids) found.push({ id, error: describe(error) });
+    if (found.length === before) for (const id of ids) found.push({ id, error: errorText(error) });
   };
   await search(rows.map((row) => row.id));
   if (found.length > 0) {

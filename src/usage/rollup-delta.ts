@@ -20,18 +20,15 @@ import {
   type RollupState,
   type UniqueValueRow,
 } from '../domain/usage/rollup';
+import { jsonString } from '../domain/usage/json-text';
 
 type Cell = string | number | null;
 
-// A JSON string literal: printable ASCII other than '"' and '\\' (ids, group keys, decimals: the usual
-// case) is its own JSON string body, so it skips JSON.stringify.
-const PLAIN = /^[ !#-[\]-~]*$/;
-const quoted = (text: string): string => (PLAIN.test(text) ? `"${text}"` : JSON.stringify(text));
-const cell = (text: string | null): string => (text === null ? 'null' : quoted(text));
+const cell = (text: string | null): string => (text === null ? 'null' : jsonString(text));
 
 /**
  * The delta document of one batch; null when no event contributed to any meter. Written as text in
- * one pass (the same JSON that JSON.stringify of the document would give; a test folds both).
+ * one pass: the same JSON that JSON.stringify of the document would give (a test pins it).
  */
 export function encodeBatchDelta(
   deltas: readonly RollupDelta[],
@@ -47,7 +44,7 @@ export function encodeBatchDelta(
     if (i === undefined) {
       i = meterIndex.size;
       meterIndex.set(id, i);
-      meters += (i === 0 ? '' : ',') + quoted(id);
+      meters += (i === 0 ? '' : ',') + jsonString(id);
     }
     return i;
   };
@@ -56,7 +53,7 @@ export function encodeBatchDelta(
     if (i === undefined) {
       i = customerIndex.size;
       customerIndex.set(id, i);
-      customers += (i === 0 ? '' : ',') + quoted(id);
+      customers += (i === 0 ? '' : ',') + jsonString(id);
     }
     return i;
   };
@@ -64,18 +61,18 @@ export function encodeBatchDelta(
   for (let r = 0; r < deltas.length; r += 1) {
     const d = deltas[r] as RollupDelta;
     const { eventCount, valueSum, valueMax, latest } = d.state;
-    let row = `${r === 0 ? '' : ','}[${meterOf(d.meterId)},${customerOf(d.customerId)},${d.bucketStartMs},${quoted(d.groupKey)},${eventCount}`;
+    let row = `${r === 0 ? '' : ','}[${meterOf(d.meterId)},${customerOf(d.customerId)},${d.bucketStartMs},${jsonString(d.groupKey)},${eventCount}`;
     // Trailing nulls are omitted: a count meter's row ends at the count.
     if (latest !== null)
-      row += `,${cell(valueSum)},${cell(valueMax)},${latest.atMs},${quoted(latest.eventId)},${quoted(latest.value)}`;
-    else if (valueMax !== null) row += `,${cell(valueSum)},${quoted(valueMax)}`;
-    else if (valueSum !== null) row += `,${quoted(valueSum)}`;
+      row += `,${cell(valueSum)},${cell(valueMax)},${latest.atMs},${jsonString(latest.eventId)},${jsonString(latest.value)}`;
+    else if (valueMax !== null) row += `,${cell(valueSum)},${jsonString(valueMax)}`;
+    else if (valueSum !== null) row += `,${jsonString(valueSum)}`;
     rows += `${row}]`;
   }
   let unique = '';
   for (let u = 0; u < uniqueValues.length; u += 1) {
     const v = uniqueValues[u] as UniqueValueRow;
-    unique += `${u === 0 ? '' : ','}[${meterOf(v.meterId)},${customerOf(v.customerId)},${v.bucketStartMs},${quoted(v.groupKey)},${quoted(v.value)}]`;
+    unique += `${u === 0 ? '' : ','}[${meterOf(v.meterId)},${customerOf(v.customerId)},${v.bucketStartMs},${jsonString(v.groupKey)},${jsonString(v.value)}]`;
   }
   return `{"v":2,"m":[${meters}],"c":[${customers}],"r":[${rows}],"u":[${unique}]}`;
 }

@@ -2,6 +2,7 @@
 // the tests share exactly this code.
 
 import type { EventFieldError, EventProperties, PropertyValue, UsageEvent } from './usage-event';
+import { jsonString } from './json-text';
 import { usageValueOf } from './usage-value';
 
 export const METER_AGGREGATIONS = ['sum', 'count', 'max', 'unique_count', 'latest'] as const;
@@ -38,8 +39,6 @@ export function meterMatches(meter: Meter, event: Pick<UsageEvent, 'eventName' |
   return true;
 }
 
-const JSON_PLAIN = /^[ !#-[\]-~]*$/;
-
 /**
  * '' without group_by; otherwise the JSON array of the group_by values in the meter's order, null for a
  * missing property: `["eu","gpt-4"]`. JSON never emits raw control characters, which lets the Redis
@@ -48,13 +47,12 @@ const JSON_PLAIN = /^[ !#-[\]-~]*$/;
 export function groupKeyOf(groupBy: readonly string[], properties: EventProperties): string {
   if (groupBy.length === 0) return '';
   // Exactly what JSON.stringify of the values would write (a test holds the two equal), without
-  // building the array: a string of printable ASCII other than '"' and '\\' is its own JSON body;
-  // anything else goes through JSON.stringify.
+  // building the array.
   let key = '[';
   for (let i = 0; i < groupBy.length; i += 1) {
     const value = properties[groupBy[i] as string];
     if (i > 0) key += ',';
-    if (typeof value === 'string' && JSON_PLAIN.test(value)) key += `"${value}"`;
+    if (typeof value === 'string') key += jsonString(value);
     else key += JSON.stringify(value ?? null);
   }
   return `${key}]`;
