@@ -92,13 +92,15 @@ describe('row-level security isolates tenants even when a query forgets its tena
     }>(
       `SELECT c.relname AS table,
               EXISTS (SELECT 1 FROM information_schema.columns col
-                       WHERE col.table_schema = 'public' AND col.table_name = c.relname AND col.column_name = 'tenant_id') AS has_tenant,
+                       WHERE col.table_schema = 'public' AND col.table_name = c.relname
+                         AND col.column_name IN ('tenant_id', 'tenant_no')) AS has_tenant,
               c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced
          FROM pg_class c
         WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
         ORDER BY c.relname`,
     );
-    // schema_migrations holds no tenant data; tenants is keyed by its own id.
+    // schema_migrations holds no tenant data; tenants is keyed by its own id; usage_event_keys by the
+    // tenant's number (migration 0014).
     const unprotected = rows.filter(
       (row) =>
         row.table !== 'schema_migrations' &&

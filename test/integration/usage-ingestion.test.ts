@@ -560,4 +560,32 @@ describe('tenant isolation', () => {
     );
     expect(counts.rows[0]?.n).toBe(0);
   });
+
+  it("refuses, in the database, a key claimed under another tenant's number (keys carry numbers, 0014)", async () => {
+    const customer = await seedCustomer(harness, tenant);
+    const id = uid('numbered');
+    await api.sendBatch([call(id, customer, 1)]);
+    const other = await harness.newTenant('Usage C');
+    const numberOfA = await withTenant(harness.pools.app, tenant.id, async (db) => {
+      const { rows } = await db.query<{ tenant_no: number }>(
+        'SELECT tenant_no FROM usage_event_keys WHERE event_id = $1',
+        [id],
+      );
+      return rows[0]?.tenant_no;
+    });
+    expect(typeof numberOfA).toBe('number');
+    // Tenant C, writing by hand with A's number: the policy refuses the row, and C sees none of A's.
+    await expect(
+      withTenant(harness.pools.app, other.id, (db) =>
+        db.query('INSERT INTO usage_event_keys (tenant_no, event_id, segment_id) VALUES ($1, $2, 1)', [
+          numberOfA,
+          uid('forged'),
+        ]),
+      ),
+    ).rejects.toThrow(/row-level security/);
+    const seen = await withTenant(harness.pools.app, other.id, (db) =>
+      db.query('SELECT 1 FROM usage_event_keys WHERE tenant_no = $1', [numberOfA]),
+    );
+    expect(seen.rows).toEqual([]);
+  });
 });
