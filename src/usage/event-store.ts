@@ -11,7 +11,7 @@ import type { EventProperties } from '../domain/usage/usage-event';
 import { rollupDeltasOf, type FreshEvent, type RollupState } from '../domain/usage/rollup';
 import type { RecentEventIds } from './recent-event-ids';
 import { encodeBatchDelta } from './rollup-delta';
-import { jsonString, PLAIN_JSON_TEXT } from '../domain/usage/json-text';
+import { jsonString, JsonStringList, PLAIN_JSON_TEXT } from '../domain/usage/json-text';
 
 export interface EventToStore extends FreshEvent {
   readonly eventName: string;
@@ -114,10 +114,8 @@ function segmentOf(
   events: readonly EventToStore[],
   baseMs: number,
 ): { json: string; firstMs: number; lastMs: number } {
-  const customers = new Map<string, number>();
-  const names = new Map<string, number>();
-  let customerList = '';
-  let nameList = '';
+  const customers = new JsonStringList();
+  const names = new JsonStringList();
   let elements = '';
   let firstMs = Number.POSITIVE_INFINITY;
   let lastMs = Number.NEGATIVE_INFINITY;
@@ -125,21 +123,11 @@ function segmentOf(
     const event = events[e] as EventToStore;
     if (event.occurredAtMs < firstMs) firstMs = event.occurredAtMs;
     if (event.occurredAtMs > lastMs) lastMs = event.occurredAtMs;
-    let customer = customers.get(event.customerId);
-    if (customer === undefined) {
-      customer = customers.size;
-      customers.set(event.customerId, customer);
-      customerList += (customer === 0 ? '' : ',') + jsonString(event.customerId);
-    }
-    let name = names.get(event.eventName);
-    if (name === undefined) {
-      name = names.size;
-      names.set(event.eventName, name);
-      nameList += (name === 0 ? '' : ',') + jsonString(event.eventName);
-    }
+    const customer = customers.indexOf(event.customerId);
+    const name = names.indexOf(event.eventName);
     elements += (e === 0 ? '' : ',') + elementOf(event, String(customer), String(name), baseMs);
   }
-  const json = `{"v":2,"t":${baseMs},"c":[${customerList}],"n":[${nameList}],"e":[${elements}]}`;
+  const json = `{"v":2,"t":${baseMs},"c":${customers.json()},"n":${names.json()},"e":[${elements}]}`;
   return { json, firstMs, lastMs };
 }
 

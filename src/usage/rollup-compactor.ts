@@ -230,9 +230,17 @@ async function takeAndFold(db: PoolClient): Promise<Omit<CompactionResult, 'quar
     if (rows.length < TAKE_LIMIT) break;
   }
   if (folded === 0) return { folded, rollups: [], uniqueValues: [] };
+  return { folded, ...(await writeFold(db, fold)) };
+}
+
+/** Writes a fold's sums: each touched rollup row upserted once, the values new to their hour. */
+async function writeFold(
+  db: PoolClient,
+  fold: DeltaFold,
+): Promise<{ rollups: StoredRollup[]; uniqueValues: UniqueValueRow[] }> {
   const rollups = await upsertRollups(db, fold.foldedRows());
   const uniqueValues = await insertUniqueValues(db, fold.uniqueValues());
-  return { folded, rollups, uniqueValues };
+  return { rollups, uniqueValues };
 }
 
 /**
@@ -256,8 +264,7 @@ async function quarantineUnfoldable(db: PoolClient): Promise<QuarantinedDelta[]>
       );
       const fold = new DeltaFold();
       for (const delta of deltas) fold.add(delta.contributions, delta.unique_values);
-      await upsertRollups(db, fold.foldedRows());
-      await insertUniqueValues(db, fold.uniqueValues());
+      await writeFold(db, fold);
       return undefined;
     } catch (error) {
       if (!foldsNever(error)) throw error;

@@ -20,7 +20,7 @@ import {
   type RollupState,
   type UniqueValueRow,
 } from '../domain/usage/rollup';
-import { jsonString } from '../domain/usage/json-text';
+import { jsonString, JsonStringList } from '../domain/usage/json-text';
 
 type Cell = string | number | null;
 
@@ -35,33 +35,13 @@ export function encodeBatchDelta(
   uniqueValues: readonly UniqueValueRow[],
 ): string | null {
   if (deltas.length === 0) return null;
-  let meters = '';
-  let customers = '';
-  const meterIndex = new Map<string, number>();
-  const customerIndex = new Map<string, number>();
-  const meterOf = (id: string): number => {
-    let i = meterIndex.get(id);
-    if (i === undefined) {
-      i = meterIndex.size;
-      meterIndex.set(id, i);
-      meters += (i === 0 ? '' : ',') + jsonString(id);
-    }
-    return i;
-  };
-  const customerOf = (id: string): number => {
-    let i = customerIndex.get(id);
-    if (i === undefined) {
-      i = customerIndex.size;
-      customerIndex.set(id, i);
-      customers += (i === 0 ? '' : ',') + jsonString(id);
-    }
-    return i;
-  };
+  const meters = new JsonStringList();
+  const customers = new JsonStringList();
   let rows = '';
   for (let r = 0; r < deltas.length; r += 1) {
     const d = deltas[r] as RollupDelta;
     const { eventCount, valueSum, valueMax, latest } = d.state;
-    let row = `${r === 0 ? '' : ','}[${meterOf(d.meterId)},${customerOf(d.customerId)},${d.bucketStartMs},${jsonString(d.groupKey)},${eventCount}`;
+    let row = `${r === 0 ? '' : ','}[${meters.indexOf(d.meterId)},${customers.indexOf(d.customerId)},${d.bucketStartMs},${jsonString(d.groupKey)},${eventCount}`;
     // Trailing nulls are omitted: a count meter's row ends at the count.
     if (latest !== null)
       row += `,${cell(valueSum)},${cell(valueMax)},${latest.atMs},${jsonString(latest.eventId)},${jsonString(latest.value)}`;
@@ -72,9 +52,9 @@ export function encodeBatchDelta(
   let unique = '';
   for (let u = 0; u < uniqueValues.length; u += 1) {
     const v = uniqueValues[u] as UniqueValueRow;
-    unique += `${u === 0 ? '' : ','}[${meterOf(v.meterId)},${customerOf(v.customerId)},${v.bucketStartMs},${jsonString(v.groupKey)},${jsonString(v.value)}]`;
+    unique += `${u === 0 ? '' : ','}[${meters.indexOf(v.meterId)},${customers.indexOf(v.customerId)},${v.bucketStartMs},${jsonString(v.groupKey)},${jsonString(v.value)}]`;
   }
-  return `{"v":2,"m":[${meters}],"c":[${customers}],"r":[${rows}],"u":[${unique}]}`;
+  return `{"v":2,"m":${meters.json()},"c":${customers.json()},"r":[${rows}],"u":[${unique}]}`;
 }
 
 /** One rollup row's worth of a fold: the key and the summed state of its deltas. */
