@@ -1,4 +1,9 @@
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import {
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  type Client,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { Request } from 'express';
@@ -28,10 +33,10 @@ export async function executeSubscriptionUpdate<Ret, Args extends [unknown, ...u
     const execute = handle.executeUpdate.bind(handle) as unknown as Execute;
     return await temporal.withDeadline(Date.now() + UPDATE_DEADLINE_MS, () => execute(update, options));
   } catch (error) {
-    if (isDeadlineExceeded(error)) {
+    if (isUnanswered(error)) {
       throw new ProblemError(
         'unavailable',
-        'The subscription did not answer in time (no worker is running?); retry with the same Idempotency-Key',
+        'The subscription did not answer in time (no worker is running, or Temporal is unreachable); retry with the same Idempotency-Key',
         { field: 'id' },
       );
     }
@@ -61,15 +66,26 @@ export async function executeSubscriptionUpdate<Ret, Args extends [unknown, ...u
 /** Long enough for a gateway charge inside retryPayment or always_invoice; an HTTP client waits this long. */
 const UPDATE_DEADLINE_MS = 30_000;
 
-function isDeadlineExceeded(error: unknown): boolean {
+/**
+ * The update never got an outcome: the deadline passed (no worker polled the workflow), or Temporal
+ * could not be reached. When the deadline expires between the SDK's repeated UpdateWorkflowExecution
+ * calls, gRPC reports CANCELLED rather than DEADLINE_EXCEEDED, so both count; the SDK wraps either in
+ * WorkflowUpdateRPCTimeoutOrCancelledError. A retry with the same Idempotency-Key reuses the update id,
+ * so Temporal applies the change at most once however many attempts reach it.
+ */
+function isUnanswered(error: unknown): boolean {
   for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
+    if (current instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
     const code = (current as { code?: unknown }).code;
-    // gRPC DEADLINE_EXCEEDED (4), or the SDK's message for it.
-    if (code === 4 || /deadline exceeded/i.test(current.message)) return true;
+    if (typeof code === 'number' && UNANSWERED_GRPC_CODES.has(code)) return true;
+    if (/deadline exceeded/i.test(current.message)) return true;
     current = (current as { cause?: unknown }).cause;
   }
   return false;
 }
+
+/** gRPC CANCELLED (1), DEADLINE_EXCEEDED (4) and UNAVAILABLE (14). */
+const UNANSWERED_GRPC_CODES: ReadonlySet<number> = new Set([1, 4, 14]);
 
 function toSnakeCase(field: string): string {
   return field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);

@@ -171,15 +171,20 @@ describe('subscriptions through the HTTP API, Temporal dev server and Postgres',
     );
     await worker.stop();
 
-    const whileDown = await as(tenant).post(
-      `/v1/subscriptions/${sub.id}`,
-      { cancel_at_period_end: true },
-      'cancel-later-1',
-    );
+    let whileDown: Awaited<ReturnType<ReturnType<typeof as>['post']>>;
+    try {
+      whileDown = await as(tenant).post(
+        `/v1/subscriptions/${sub.id}`,
+        { cancel_at_period_end: true },
+        'cancel-later-1',
+      );
+    } finally {
+      // The other tests in this file share the worker: bring it back whatever happened.
+      worker = await harness.startWorker();
+    }
     expect(whileDown.status).toBe(503);
     expect(whileDown.headers['content-type']).toMatch(/^application\/problem\+json/);
 
-    worker = await harness.startWorker();
     const retried = await as(tenant).post(
       `/v1/subscriptions/${sub.id}`,
       { cancel_at_period_end: true },
