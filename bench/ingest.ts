@@ -40,6 +40,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const BATCHES = (process.env.BENCH_BATCHES ?? '1,100,1000').split(',').map(Number);
 const CUSTOMERS = Number(process.env.BENCH_CUSTOMERS ?? 1000);
 const POOL_SIZE = Number(process.env.BENCH_POOL ?? 8);
+const INGEST_THREADS = Number(process.env.BENCH_INGEST_THREADS ?? 2);
 const DATABASE_URL =
   process.env.DATABASE_URL ?? 'postgres://ledgerline_app:ledgerline_app@127.0.0.1:5432/ledgerline_test';
 const OWNER_URL =
@@ -458,7 +459,20 @@ async function main(): Promise<void> {
   const api = await startBenchApi(
     pool,
     redis,
-    compactionMs === undefined ? undefined : { compactionIntervalMs: Number(compactionMs) },
+    {
+      ...(compactionMs === undefined ? {} : { compactionIntervalMs: Number(compactionMs) }),
+      // As the API server runs by default (INGEST_THREADS=2); BENCH_INGEST_THREADS=0 ingests on the
+      // event loop.
+      ...(INGEST_THREADS === 0
+        ? {}
+        : {
+            ingestThreads: {
+              count: INGEST_THREADS,
+              databaseUrl: DATABASE_URL,
+              poolSize: Number(process.env.BENCH_THREAD_POOL ?? 4),
+            },
+          }),
+    },
     process.env.BENCH_COMPACTION_THREAD === '0'
       ? undefined
       : { databaseUrl: DATABASE_URL, redisUrl: REDIS_URL },
@@ -483,7 +497,8 @@ async function main(): Promise<void> {
 
   console.log(
     `ingest: ${CUSTOMERS} customers, 2 meters (count; sum of tokens by model), 1 % repeated ids, ` +
-      `${SECONDS} s per batch size, API pool ${POOL_SIZE} connections, load generator in a child process`,
+      `${SECONDS} s per batch size, API pool ${POOL_SIZE} connections, ` +
+      `${INGEST_THREADS === 0 ? 'no ingest threads' : `${INGEST_THREADS} ingest threads`}, load generator in a child process`,
   );
   let countedSoFar = 0;
   let failures = 0;

@@ -48,7 +48,7 @@ export async function startBenchApi(
   const close = async () => {
     server.close();
     // The usage service's rollup compactor runs in the background until stopped (src/api/app.ts).
-    await (app.locals.stopUsageCompactor as () => Promise<void>)();
+    await (app.locals.stopUsage as () => Promise<void>)();
     await thread?.stop();
   };
   return { server, port, origin: `http://127.0.0.1:${port}`, close };

@@ -69,8 +69,9 @@ export function createApp(deps: AppDeps): Express {
       deps.logger.warn({ err: error, context }, 'usage threshold evaluation failed'),
   });
   usage.onAccepted(thresholds.notify);
-  // The usage service's background rollup compactor; stop it before closing the pool (server.ts, tests).
-  app.locals.stopUsageCompactor = (): Promise<void> => usage.stopCompactor();
+  // The usage service's ingest threads and background rollup compactor; stop them before closing the
+  // pool (server.ts, tests).
+  app.locals.stopUsage = (): Promise<void> => usage.stop();
   // Event batches (up to 10,000 events) bring their own larger body parser, so it goes first.
   app.use('/v1/events', eventsRouter({ pool, usage }));
   app.use(express.json({ limit: '1mb' }));

@@ -39,7 +39,12 @@ async function main(): Promise<void> {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     temporalUiUrl: config.TEMPORAL_UI_URL,
     gateway,
-    usage: { backgroundCompaction: 'external' },
+    usage: {
+      backgroundCompaction: 'external',
+      ...(config.INGEST_THREADS === 0
+        ? {}
+        : { ingestThreads: { count: config.INGEST_THREADS, databaseUrl: config.DATABASE_URL } }),
+    },
   });
   const server = app.listen(config.HTTP_PORT, config.HTTP_HOST, () => {
     logger.info(
@@ -54,9 +59,10 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     logger.info({ signal }, 'stopping API');
     server.close(() => {
-      // The rollup compactors first: their last pass and publishes need the pool and Redis.
-      const stopCompactor = app.locals.stopUsageCompactor as (() => Promise<void>) | undefined;
-      void Promise.all([stopCompactor?.(), compaction.stop()])
+      // Usage first (ingest threads finish their requests; the compactors their last pass and
+      // publishes), since they need the pool and Redis.
+      const stopUsage = app.locals.stopUsage as (() => Promise<void>) | undefined;
+      void Promise.all([stopUsage?.(), compaction.stop()])
         .catch(() => undefined)
         .then(() => Promise.allSettled([pool.end(), redis.quit(), connection.close()]))
         .then(() => process.exit(0));

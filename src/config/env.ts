@@ -46,6 +46,11 @@ export const ConfigSchema = z
     /** Only the migration runner uses the schema owner. */
     MIGRATION_DATABASE_URL: postgresUrl.optional(),
     REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL'),
+    /**
+     * Worker threads that ingest usage event bodies (src/usage/ingest-threads.ts); 0 ingests them on
+     * the event loop that serves HTTP. Two use both cores of a two-core machine (BENCHMARKS.md).
+     */
+    INGEST_THREADS: z.coerce.number().int().min(0).max(64).default(2),
     TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
     TEMPORAL_NAMESPACE: z.string().default('default'),
     TEMPORAL_TASK_QUEUE: z.string().default(SUBSCRIPTION_TASK_QUEUE),

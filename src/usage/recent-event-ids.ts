@@ -13,7 +13,8 @@
 // Two generations of a Bloom filter: when the current one holds `capacity` ids it becomes the previous
 // one and the one before is dropped, so memory is fixed (2 × bits / 8 bytes; 32 MiB by default) and the
 // last `capacity` to 2 × `capacity` ids are remembered (1–2 minutes at 100,000 events/s, far longer
-// at any usual rate; a retry later than that takes the slower path once).
+// at any usual rate; a retry later than that takes the slower path once). The filters live in a
+// SharedArrayBuffer that the process's ingest threads share (bits are set atomically).
 
 export interface RecentEventIdsOptions {
   /** Bits per generation, a power of two. Default 2^27 (16 MiB). */
@@ -25,25 +26,52 @@ export interface RecentEventIdsOptions {
   readonly capacity?: number;
 }
 
+/**
+ * The memory itself, in a SharedArrayBuffer: every ingest thread of a process (ingest-threads.ts)
+ * wraps the same one, so a retry is known "seen" whichever thread receives it. Structured-cloneable.
+ */
+export interface RecentEventIdsMemory {
+  readonly buffer: SharedArrayBuffer;
+  readonly bits: number;
+  readonly capacity: number;
+}
+
 /** Bits set per id, all in one 512-bit block (one cache line): one memory miss per lookup, not seven. */
 const HASHES = 8;
 const BLOCK_WORDS = 16;
+/** The header's words: which generation is current (0 or 1), ids added to it, a rotation in progress. */
+const CURRENT = 0;
+const ADDED = 1;
+const ROTATING = 2;
+const HEADER_WORDS = 4;
 
 export class RecentEventIds {
-  private current: Int32Array;
-  private previous: Int32Array;
-  private added = 0;
+  /** The process-wide memory, to hand to other threads. */
+  readonly memory: RecentEventIdsMemory;
+  private readonly header: Int32Array;
+  private readonly generations: readonly [Int32Array, Int32Array];
   private readonly blockMask: number;
   private readonly capacity: number;
 
-  constructor(options: RecentEventIdsOptions = {}) {
-    const bits = options.bits ?? 2 ** 27;
-    if (!Number.isInteger(Math.log2(bits)) || bits < 512)
-      throw new RangeError('bits must be a power of two ≥ 512');
+  constructor(options: RecentEventIdsOptions | { readonly shared: RecentEventIdsMemory } = {}) {
+    if ('shared' in options) {
+      this.memory = options.shared;
+    } else {
+      const bits = options.bits ?? 2 ** 27;
+      if (!Number.isInteger(Math.log2(bits)) || bits < 512)
+        throw new RangeError('bits must be a power of two ≥ 512');
+      const buffer = new SharedArrayBuffer((HEADER_WORDS + 2 * (bits >>> 5)) * 4);
+      this.memory = { buffer, bits, capacity: options.capacity ?? 6_000_000 };
+    }
+    const { buffer, bits, capacity } = this.memory;
+    const words = bits >>> 5;
+    this.header = new Int32Array(buffer, 0, HEADER_WORDS);
+    this.generations = [
+      new Int32Array(buffer, HEADER_WORDS * 4, words),
+      new Int32Array(buffer, (HEADER_WORDS + words) * 4, words),
+    ];
     this.blockMask = bits / 512 - 1;
-    this.capacity = options.capacity ?? 6_000_000;
-    this.current = new Int32Array(bits >>> 5);
-    this.previous = new Int32Array(bits >>> 5);
+    this.capacity = capacity;
   }
 
   /**
@@ -59,30 +87,46 @@ export class RecentEventIds {
       const block = (h1 & this.blockMask) * BLOCK_WORDS;
       // The bit positions inside the block by double hashing; the step is odd, so they are distinct.
       const h2 = mix(h1 ^ 0x5bd1e995);
-      if (contains(this.current, block, h2) || contains(this.previous, block, h2)) seen.push(item);
+      const current = this.header[CURRENT] ?? 0;
+      const [first, second] = this.generations;
+      if (contains(first, block, h2) || contains(second, block, h2)) seen.push(item);
       else unseen.push(item);
-      this.add(block, h2);
+      this.add(current === 0 ? first : second, block, h2);
     }
     return { seen, unseen };
   }
 
-  private add(block: number, h2: number): void {
-    if (this.added >= this.capacity) {
-      const reused = this.previous;
-      reused.fill(0);
-      this.previous = this.current;
-      this.current = reused;
-      this.added = 0;
-    }
-    const filter = this.current;
+  private add(into: Int32Array, block: number, h2: number): void {
+    let filter = into;
+    if (Atomics.load(this.header, ADDED) >= this.capacity) filter = this.rotate();
     let bit = h2 & 511;
     const step = ((h2 >>> 9) & 511) | 1;
     for (let i = 0; i < HASHES; i += 1) {
-      const word = block + (bit >>> 5);
-      filter[word] = (filter[word] ?? 0) | (1 << (bit & 31));
+      // Atomic, so two threads setting bits of one word cannot lose either's.
+      Atomics.or(filter, block + (bit >>> 5), 1 << (bit & 31));
       bit = (bit + step) & 511;
     }
-    this.added += 1;
+    Atomics.add(this.header, ADDED, 1);
+  }
+
+  /**
+   * The current generation is full: the previous one is cleared and becomes current. One thread
+   * rotates; another that finds a rotation in progress keeps adding to the generation it was given,
+   * which stays remembered as the previous. A lookup meanwhile may find the one being cleared partly
+   * empty: that is a false "unseen", which costs a batch the long way, never a wrong count.
+   */
+  private rotate(): Int32Array {
+    const [first, second] = this.generations;
+    if (Atomics.compareExchange(this.header, ROTATING, 0, 1) === 0) {
+      if (Atomics.load(this.header, ADDED) >= this.capacity) {
+        const next = 1 - Atomics.load(this.header, CURRENT);
+        (next === 0 ? first : second).fill(0);
+        Atomics.store(this.header, CURRENT, next);
+        Atomics.store(this.header, ADDED, 0);
+      }
+      Atomics.store(this.header, ROTATING, 0);
+    }
+    return Atomics.load(this.header, CURRENT) === 0 ? first : second;
   }
 }
 

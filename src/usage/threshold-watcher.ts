@@ -25,6 +25,7 @@ import { withTenant } from '../db/with-tenant';
 import { allowancesOf, usageWindow } from '../domain/usage/entitlements';
 import { reachedThresholds, type UsageThresholdCrossing } from '../domain/usage/thresholds';
 import { usageThresholdReachedSignal } from '../workflows/contracts';
+import type { TouchedCustomers } from './ingest-body';
 import type { UsageService } from './usage-service';
 
 export interface ThresholdWatcherDeps {
@@ -47,8 +48,7 @@ export interface ThresholdWatcherDeps {
 
 interface QueuedBatch {
   readonly tenantId: string;
-  readonly events: readonly unknown[];
-  readonly accepted: readonly number[];
+  readonly touched: TouchedCustomers;
 }
 
 export interface EvaluationResult {
@@ -88,9 +88,9 @@ export class ThresholdWatcher {
   }
 
   /** The UsageService hook: O(1), no I/O, never throws. */
-  readonly notify = (tenantId: string, events: readonly unknown[], accepted: readonly number[]): void => {
+  readonly notify = (tenantId: string, touched: TouchedCustomers): void => {
     if (this.closed) return;
-    this.queue.push({ tenantId, events, accepted });
+    this.queue.push({ tenantId, touched });
     if (this.queue.length >= (this.deps.maxQueuedBatches ?? 5_000)) this.schedule(0);
     else this.schedule(this.deps.debounceMs ?? 200);
   };
@@ -160,13 +160,13 @@ export class ThresholdWatcher {
     if (names.size === 0) return;
     const max = this.deps.maxCustomersPerPass ?? 5_000;
     const refs = new Set<string>();
-    outer: for (const { events, accepted } of batches) {
-      for (const index of accepted) {
-        const event = events[index] as { event_name?: unknown; customer?: unknown } | null | undefined;
-        if (typeof event?.event_name !== 'string' || typeof event.customer !== 'string') continue;
-        if (!names.has(event.event_name)) continue;
-        refs.add(event.customer);
-        if (refs.size >= max) break outer;
+    outer: for (const { touched } of batches) {
+      for (const [eventName, customerRefs] of touched) {
+        if (!names.has(eventName)) continue;
+        for (const ref of customerRefs) {
+          refs.add(ref);
+          if (refs.size >= max) break outer;
+        }
       }
     }
     const customerIds = new Set<string>();

@@ -7,7 +7,15 @@ import { type Meter } from '../domain/usage/meter';
 import { HOUR_MS } from '../domain/usage/rollup';
 import { aggregateUsage, type UsageAggregate } from '../domain/usage/usage-query';
 import { CustomerResolver } from './customer-resolver';
-import { ingestEvents, type IngestReport } from './ingest';
+import { ingestEvents, type IngestDeps, type IngestReport } from './ingest';
+import {
+  ingestBody,
+  touchedBy,
+  type BodyShape,
+  type IngestOutcome,
+  type TouchedCustomers,
+} from './ingest-body';
+import { IngestThreads, type IngestThreadsOptions } from './ingest-threads';
 import {
   findMeter,
   insertMeter,
@@ -35,6 +43,11 @@ export interface UsageOptions {
   readonly backgroundCompaction?: 'in-process' | 'external';
   /** Size of the memory of recently sent event ids (recent-event-ids.ts); by default 2 × 16 MiB. */
   readonly recentEventIds?: RecentEventIdsOptions;
+  /**
+   * Ingest request bodies on worker threads (ingest-threads.ts; the API server does). Without, they
+   * are ingested on the caller's event loop. The threads read the wall clock, not `nowMs`.
+   */
+  readonly ingestThreads?: IngestThreadsOptions;
 }
 
 export interface UsageServiceDeps extends UsageOptions {
@@ -59,11 +72,8 @@ export const DEFAULT_INGEST_LIMIT: IngestLimit = { eventsPerSecond: 1_000_000, b
 /** Ranges longer than this are read from Postgres rollups directly (a year has 8,760 hours). */
 const MAX_CACHED_RANGE_HOURS = 24 * 45;
 
-export type IngestListener = (
-  tenantId: string,
-  events: readonly unknown[],
-  acceptedIndices: readonly number[],
-) => void;
+/** Hears the customers (as sent) of each request's accepted events, by event name. */
+export type IngestListener = (tenantId: string, touched: TouchedCustomers) => void;
 
 /**
  * `strong` (the default): pending rollup deltas of the tenant are folded (and published) before the
@@ -84,6 +94,8 @@ export class UsageService {
   private readonly compactor: RollupCompactor;
   private readonly limiter: IngestRateLimiter;
   private readonly recentIds: RecentEventIds;
+  private readonly threads: IngestThreads | undefined;
+  private readonly ingestDeps: IngestDeps;
   private readonly nowMs: () => number;
   private readonly acceptedListeners: IngestListener[] = [];
 
@@ -106,6 +118,20 @@ export class UsageService {
       deps.ingestLimit ?? (() => DEFAULT_INGEST_LIMIT),
       deps.onCacheError,
     );
+    this.ingestDeps = {
+      pool: deps.pool,
+      customers: this.customers,
+      metersOf: (tenant) => this.meters.metersOf(tenant),
+      recentIds: this.recentIds,
+    };
+    this.threads =
+      deps.ingestThreads === undefined
+        ? undefined
+        : new IngestThreads(
+            deps.ingestThreads,
+            { recentIds: this.recentIds.memory, meterCacheTtlMs: deps.meterCacheTtlMs ?? 1_000 },
+            deps.onCacheError,
+          );
   }
 
   takeIngestTokens(tenantId: string, events: number): Promise<RateDecision> {
@@ -113,38 +139,57 @@ export class UsageService {
   }
 
   /**
-   * `listener` hears of every ingest that stored events (tenant, the request's raw events, the accepted
-   * indices), synchronously after the durable write: it must only queue work (ThresholdWatcher).
+   * `listener` hears of every ingest that stored events (see IngestListener), synchronously after the
+   * durable write: it must only queue work (ThresholdWatcher).
    */
   onAccepted(listener: IngestListener): void {
     this.acceptedListeners.push(listener);
   }
 
+  /**
+   * One ingestion request, from its raw JSON body (an HTTP route's): parsed, shape-checked,
+   * rate-limited and ingested, on an ingest thread when there are any (ingest-body.ts).
+   */
+  async ingestBody(tenantId: string, body: Uint8Array, shape: BodyShape): Promise<IngestOutcome> {
+    this.startCompactor();
+    const takeTokens = (events: number) => this.limiter.take(tenantId, events);
+    const outcome =
+      this.threads === undefined
+        ? await ingestBody(this.ingestDeps, tenantId, body, shape, takeTokens, this.nowMs)
+        : await this.threads.ingest(tenantId, body, shape, takeTokens);
+    if (outcome.kind === 'ingested') this.announce(tenantId, outcome.touched);
+    return outcome;
+  }
+
+  /** Ingests events already parsed (jobs, benchmarks, tests), on this event loop; no rate limit. */
   async ingest(tenantId: string, events: readonly unknown[]): Promise<IngestReport> {
+    this.startCompactor();
+    const report = await ingestEvents(this.ingestDeps, tenantId, events, this.nowMs());
+    if (report.accepted.length > 0) this.announce(tenantId, touchedBy(events, report.accepted));
+    return report;
+  }
+
+  /** Stops the ingest threads (after the requests they have in flight) and the background compactor. */
+  async stop(): Promise<void> {
+    await this.threads?.stop();
+    await this.compactor.stop();
+  }
+
+  private startCompactor(): void {
     // The process that ingests folds the deltas it (and anyone else) wrote; several processes share
     // the work through the per-tenant compaction lock.
     if (this.deps.backgroundCompaction !== 'external') this.compactor.start();
-    const report = await ingestEvents(
-      {
-        pool: this.deps.pool,
-        customers: this.customers,
-        metersOf: (tenant) => this.meters.metersOf(tenant),
-        recentIds: this.recentIds,
-      },
-      tenantId,
-      events,
-      this.nowMs(),
-    );
-    if (report.accepted.length > 0) {
-      for (const listener of this.acceptedListeners) {
-        try {
-          listener(tenantId, events, report.accepted);
-        } catch (error) {
-          this.deps.onCacheError(error);
-        }
+  }
+
+  private announce(tenantId: string, touched: TouchedCustomers): void {
+    if (touched.length === 0) return;
+    for (const listener of this.acceptedListeners) {
+      try {
+        listener(tenantId, touched);
+      } catch (error) {
+        this.deps.onCacheError(error);
       }
     }
-    return report;
   }
 
   /**
@@ -161,6 +206,7 @@ export class UsageService {
   async createMeter(db: PoolClient, tenantId: string, meter: NewMeter): Promise<MeterRow> {
     const row = await insertMeter(db, tenantId, meter);
     this.meters.invalidate(tenantId);
+    this.threads?.invalidateMeters(tenantId);
     return row;
   }
 
@@ -175,11 +221,6 @@ export class UsageService {
   /** Folds the tenant's pending rollup deltas now and publishes them (waits for a fold elsewhere). */
   compactRollups(tenantId: string): Promise<void> {
     return this.compactor.compactTenant(tenantId, { wait: true });
-  }
-
-  /** Stops the background compactor (waits for a pass and publishes in progress). */
-  stopCompactor(): Promise<void> {
-    return this.compactor.stop();
   }
 
   /** The meter's usage for one customer over whole hours [fromMs, toMs). */

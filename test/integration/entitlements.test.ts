@@ -12,11 +12,13 @@ import {
 
 // Freemium and quotas through the HTTP API on the Temporal dev server (real time): plan features,
 // entitlements read at request time, the quota check (429 + Retry-After), usage thresholds at 80 % and
-// 100 % (outbox + workflow signal, exactly once), free-to-paid conversions.
+// 100 % (outbox + workflow signal, exactly once), free-to-paid conversions. Events are ingested on
+// ingest threads, as in the API server, so the accepted customers reach the threshold watcher across
+// threads.
 
 let harness: ApiHarness;
 beforeAll(async () => {
-  harness = await createApiHarness(`entitlements-${Date.now()}`);
+  harness = await createApiHarness(`entitlements-${Date.now()}`, { ingestThreads: true });
   await harness.startWorker();
 });
 afterAll(async () => {

@@ -11,7 +11,7 @@ import { createApp } from '../../src/api/app';
 import type { PaymentGateway } from '../../src/gateways/payment-gateway';
 import type { SubscriptionWorkflowInput } from '../../src/workflows/contracts';
 import type { subscriptionWorkflow } from '../../src/workflows/subscription';
-import { migratedAppPool } from './db';
+import { migratedAppPool, testIngestThreads } from './db';
 import { FakeGateway } from './fake-gateway';
 import { createDevServerEnv, workflowBundle } from './temporal';
 
@@ -47,6 +47,8 @@ export interface RunningWorker {
 
 export interface ApiHarnessOptions<G extends PaymentGateway> {
   readonly gateway?: G;
+  /** Ingest usage events on two ingest threads, as the API server does (src/usage/ingest-threads.ts). */
+  readonly ingestThreads?: boolean;
 }
 
 export async function createApiHarness<G extends PaymentGateway = FakeGateway>(
@@ -68,6 +70,7 @@ export async function createApiHarness<G extends PaymentGateway = FakeGateway>(
     taskQueue,
     temporalUiUrl: 'http://127.0.0.1:8233',
     gateway,
+    ...(options.ingestThreads === true ? { usage: { ingestThreads: testIngestThreads() } } : {}),
   });
   const workers = new Set<RunningWorker>();
   return {
@@ -104,6 +107,7 @@ export async function createApiHarness<G extends PaymentGateway = FakeGateway>(
     },
     async close() {
       for (const worker of [...workers]) await worker.stop();
+      await (app.locals.stopUsage as () => Promise<void>)();
       await env.teardown();
       redis.disconnect();
       await Promise.all([pools.app.end(), pools.owner.end()]);

@@ -10,7 +10,7 @@ import { withTenant } from '../../src/db/with-tenant';
 import type { IngestLimit } from '../../src/usage/rate-limit';
 import { DEFAULT_INGEST_LIMIT } from '../../src/usage/usage-service';
 import { ADMIN_TOKEN, createTenant, type TestTenant } from './api-harness';
-import { migratedAppPool } from './db';
+import { migratedAppPool, testIngestThreads } from './db';
 import { FakeGateway } from './fake-gateway';
 
 /**
@@ -30,7 +30,12 @@ export interface UsageHarness {
   close(): Promise<void>;
 }
 
-export async function createUsageHarness(): Promise<UsageHarness> {
+export interface UsageHarnessOptions {
+  /** Ingest request bodies on two ingest threads, as the API server does (ingest-threads.ts). */
+  readonly ingestThreads?: boolean;
+}
+
+export async function createUsageHarness(options: UsageHarnessOptions = {}): Promise<UsageHarness> {
   const pools = await migratedAppPool();
   const redis = new Redis(process.env.TEST_USAGE_REDIS_URL ?? 'redis://127.0.0.1:6379/14', {
     maxRetriesPerRequest: 1,
@@ -46,7 +51,10 @@ export async function createUsageHarness(): Promise<UsageHarness> {
       taskQueue: 'usage-tests',
       temporalUiUrl: 'http://127.0.0.1:8233',
       gateway: new FakeGateway(),
-      usage: { ingestLimit: (tenantId) => limits.get(tenantId) ?? DEFAULT_INGEST_LIMIT },
+      usage: {
+        ingestLimit: (tenantId) => limits.get(tenantId) ?? DEFAULT_INGEST_LIMIT,
+        ...(options.ingestThreads === true ? { ingestThreads: testIngestThreads() } : {}),
+      },
     });
   const app = newApp();
   const replicas: Express[] = [];
@@ -62,7 +70,7 @@ export async function createUsageHarness(): Promise<UsageHarness> {
       return replica;
     },
     async close() {
-      for (const each of [app, ...replicas]) await (each.locals.stopUsageCompactor as () => Promise<void>)();
+      for (const each of [app, ...replicas]) await (each.locals.stopUsage as () => Promise<void>)();
       redis.disconnect();
       await Promise.all([pools.app.end(), pools.owner.end()]);
     },

@@ -1,7 +1,8 @@
-import express, { Router, type Request } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import type { Pool } from 'pg';
 import type { EventFieldError } from '../../domain/usage/usage-event';
-import { MAX_BATCH_EVENTS, type IngestReport } from '../../usage/ingest';
+import type { IngestReport } from '../../usage/ingest';
+import type { BodyShape, IngestOutcome } from '../../usage/ingest-body';
 import type { UsageService } from '../../usage/usage-service';
 import { authOf, requireApiKey } from '../auth';
 import { PROBLEM_BASE_URI, PROBLEM_TYPES, ProblemError, type FieldError } from '../problem';
@@ -12,8 +13,10 @@ export interface EventRouteDeps {
 }
 
 /**
- * A 10,000-event batch is several megabytes: this router brings its own body parser (mounted before
- * the global 1 MB one) and authenticates first, so an unauthenticated body is never read.
+ * A 10,000-event batch is several megabytes: this router brings its own body reader (mounted before
+ * the global 1 MB JSON parser) and authenticates first, so an unauthenticated body is never read. It
+ * reads the raw bytes: parsing them is per-event work, done where the events are ingested (an ingest
+ * thread in the API server; ingest-body.ts).
  */
 export const EVENTS_BODY_LIMIT = '16mb';
 
@@ -47,11 +50,34 @@ function rateLimited(retryAfterSeconds: number): ProblemError {
   );
 }
 
-function requireJson(req: Request): void {
-  if (!req.is('application/json')) {
-    throw new ProblemError('unsupportedMediaType', 'Send the body as application/json', {
+/** The raw body, or a 415 unless it is JSON in UTF-8 (the one charset JSON allows, RFC 8259). */
+function jsonBytes(req: Request): Uint8Array {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.get('content-type') ?? '')?.[1];
+  if (!req.is('application/json') || (charset !== undefined && !/^utf-?8$/i.test(charset))) {
+    throw new ProblemError('unsupportedMediaType', 'Send the body as application/json in UTF-8', {
       field: 'Content-Type',
     });
+  }
+  // express.raw leaves {} when there was no body at all.
+  return Buffer.isBuffer(req.body) ? req.body : new Uint8Array(0);
+}
+
+/** The outcomes every shape answers alike: not JSON, the wrong shape, the rate limit. */
+function ingestedOrThrow(outcome: IngestOutcome): Extract<IngestOutcome, { kind: 'ingested' }> {
+  switch (outcome.kind) {
+    case 'ingested':
+      return outcome;
+    case 'malformed':
+      throw new ProblemError('malformedJson', 'The body could not be parsed as JSON', { field: 'body' });
+    case 'rateLimited':
+      throw rateLimited(outcome.retryAfterSeconds);
+    case 'invalid': {
+      const first = outcome.errors[0] ?? { field: 'body', message: 'invalid' };
+      throw new ProblemError('validation', `${first.field}: ${first.message}`, {
+        field: first.field,
+        errors: [...outcome.errors],
+      });
+    }
   }
 }
 
@@ -70,30 +96,13 @@ function batchBody(report: IngestReport) {
 export function eventsRouter({ pool, usage }: EventRouteDeps): Router {
   const router = Router();
   router.use(requireApiKey(pool));
-  router.use(express.json({ limit: EVENTS_BODY_LIMIT }));
+  router.use(express.raw({ type: 'application/json', limit: EVENTS_BODY_LIMIT }));
+
+  const ingest = async (req: Request, res: Response, shape: BodyShape) =>
+    ingestedOrThrow(await usage.ingestBody(authOf(res).tenantId, jsonBytes(req), shape));
 
   router.post('/batch', async (req, res) => {
-    requireJson(req);
-    const body: unknown = req.body;
-    const events =
-      typeof body === 'object' && body !== null ? (body as { events?: unknown }).events : undefined;
-    if (!Array.isArray(events) || events.length === 0 || events.length > MAX_BATCH_EVENTS) {
-      throw new ProblemError('validation', `events: must be an array of 1..${MAX_BATCH_EVENTS} events`, {
-        field: 'events',
-        errors: [{ field: 'events', message: `must be an array of 1..${MAX_BATCH_EVENTS} events` }],
-      });
-    }
-    const unknownKeys = Object.keys(body as object).filter((key) => key !== 'events');
-    if (unknownKeys.length > 0) {
-      throw new ProblemError('validation', `${unknownKeys[0]}: Unknown field`, {
-        field: unknownKeys[0],
-        errors: unknownKeys.map((field) => ({ field, message: 'Unknown field' })),
-      });
-    }
-    const { tenantId } = authOf(res);
-    const decision = await usage.takeIngestTokens(tenantId, events.length);
-    if (!decision.allowed) throw rateLimited(decision.retryAfterSeconds);
-    const report = await usage.ingest(tenantId, events);
+    const { report } = await ingest(req, res, 'batch');
     if (report.accepted.length === 0 && report.duplicates.length === 0) {
       // Nothing in the batch could be stored: an error, not a partial success.
       const errors = report.rejected.flatMap(({ index, errors: e }) => prefixed(`events[${index}].`, e));
@@ -111,25 +120,20 @@ export function eventsRouter({ pool, usage }: EventRouteDeps): Router {
   });
 
   router.post('/', async (req, res) => {
-    requireJson(req);
-    const { tenantId } = authOf(res);
-    const decision = await usage.takeIngestTokens(tenantId, 1);
-    if (!decision.allowed) throw rateLimited(decision.retryAfterSeconds);
-    const report = await usage.ingest(tenantId, [req.body as unknown]);
+    const { report, eventId } = await ingest(req, res, 'single');
     const rejected = report.rejected[0];
-    if (rejected) {
-      const errors = prefixed('', rejected.errors);
+    if (rejected || eventId === undefined) {
+      const errors = prefixed('', rejected?.errors ?? []);
       const first = errors[0] ?? { field: 'body', message: 'invalid' };
       throw new ProblemError('validation', `${first.field}: ${first.message}`, {
         field: first.field,
         errors,
       });
     }
-    const id = (req.body as { id: string }).id;
     const duplicate = report.duplicates.length > 0;
     res
       .status(duplicate ? 200 : 201)
-      .json({ object: 'event', id, status: duplicate ? 'duplicate' : 'accepted' });
+      .json({ object: 'event', id: eventId, status: duplicate ? 'duplicate' : 'accepted' });
   });
   return router;
 }

@@ -18,8 +18,15 @@ describe('configuration from the environment', () => {
       TEMPORAL_ADDRESS: '127.0.0.1:7233',
       TEMPORAL_NAMESPACE: 'default',
       TEMPORAL_TASK_QUEUE: 'ledgerline-subscriptions',
+      INGEST_THREADS: 2,
     });
     expect(config.STRIPE_API_BASE).toBeUndefined();
+  });
+
+  it('takes the number of ingest threads, 0 for none, and refuses a count that is not one', () => {
+    expect(loadConfig({ ...valid, INGEST_THREADS: '0' }).INGEST_THREADS).toBe(0);
+    expect(() => loadConfig({ ...valid, INGEST_THREADS: 'two' })).toThrow(/INGEST_THREADS/);
+    expect(() => loadConfig({ ...valid, INGEST_THREADS: '-1' })).toThrow(/INGEST_THREADS/);
   });
 
   it('refuses to start with every problem listed by variable name', () => {

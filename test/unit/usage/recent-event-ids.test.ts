@@ -44,6 +44,26 @@ describe('recent event ids', () => {
     expect(part(memory, 'ten_a', old.slice(500, 600)).seen.length).toBeLessThan(10);
   });
 
+  it('is one memory for every thread that wraps it: an id sent through one is "seen" through another', () => {
+    const first = new RecentEventIds({ bits: 2 ** 16, capacity: 1_000 });
+    const second = new RecentEventIds({ shared: first.memory });
+    expect(part(first, 'ten_a', ['e-1', 'e-2']).unseen).toEqual(['e-1', 'e-2']);
+    expect(part(second, 'ten_a', ['e-2', 'e-3'])).toEqual({ seen: ['e-2'], unseen: ['e-3'] });
+    expect(part(first, 'ten_a', ['e-3']).seen).toEqual(['e-3']);
+  });
+
+  it('rotates its generations once for all threads sharing it', () => {
+    const first = new RecentEventIds({ bits: 2 ** 16, capacity: 1_000 });
+    const second = new RecentEventIds({ shared: first.memory });
+    const old = ids('old', 1_000);
+    part(first, 'ten_a', old);
+    part(second, 'ten_a', ids('middle', 500)); // the second rotates: "old" is the previous generation
+    expect(part(first, 'ten_a', old.slice(0, 100)).seen).toHaveLength(100);
+    part(first, 'ten_a', ids('newer', 1_000));
+    part(second, 'ten_a', ids('newest', 1_000)); // two more rotations between them: "old" is gone
+    expect(part(second, 'ten_a', old.slice(500, 600)).seen.length).toBeLessThan(10);
+  });
+
   it('refuses a size that is not a power of two', () => {
     expect(() => new RecentEventIds({ bits: 1_000 })).toThrow(RangeError);
   });
