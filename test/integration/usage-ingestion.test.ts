@@ -520,6 +520,44 @@ describe.each([
       expectProblem(res, 400, 'validation-error', 'events[0].customer');
       expectProblem(await api.sendBatch([]), 400, 'validation-error', 'events');
     });
+
+    it('answers a body that is not JSON, not UTF-8, or in another charset with a problem naming it', async () => {
+      const raw = (body: string | Buffer, contentType = 'application/json') =>
+        request(harness.app)
+          .post('/v1/events/batch')
+          .set('Authorization', `Bearer ${tenant.key}`)
+          .set('Content-Type', contentType)
+          // The bytes as they are: superagent would JSON-encode a Buffer.
+          .serialize((bytes: string) => bytes)
+          .send(body as string);
+      expectProblem(await raw('{"events": [{"id": '), 400, 'malformed-json', 'body');
+      expectProblem(
+        await raw(Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d])),
+        400,
+        'malformed-json',
+        'body',
+      );
+      expectProblem(await raw('"api_call"'), 400, 'malformed-json', 'body');
+      expectProblem(
+        await raw('{"events": []}', 'application/json; charset=latin1'),
+        415,
+        'unsupported-media-type',
+        'Content-Type',
+      );
+      expectProblem(
+        await raw('events=1', 'application/x-www-form-urlencoded'),
+        415,
+        'unsupported-media-type',
+        'Content-Type',
+      );
+      const customer = await seedCustomer(harness, tenant);
+      const utf8 = await raw(
+        JSON.stringify({ events: [call(uid('utf8'), customer)] }),
+        'application/json; charset=UTF-8',
+      );
+      expect(utf8.status).toBe(200);
+      expect(utf8.body.accepted).toEqual([0]);
+    });
   });
 
   describe('rate limit', () => {
