@@ -575,7 +575,8 @@ async function main(): Promise<void> {
         `${result.duplicates} reported duplicate, count meter ${durable.counted}: ${exact ? 'exact' : 'MISMATCH'}\n` +
         `    CPU per durable event: API ${apiUs.toFixed(1)} µs, load generator ${loadUs.toFixed(1)} µs, Postgres ${pgUs.toFixed(1)} µs; ` +
         `this run used ${oursCores.toFixed(2)} of ${os.cpus().length} cores, machine busy ${(machineBusy * 100).toFixed(0)} %, ` +
-        `load average ${loadBefore} → ${loadAfter}`,
+        `load average ${loadBefore} → ${loadAfter}; API peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB ` +
+        `(every thread; since the API started)`,
     );
   }
   await api.close();

@@ -27,7 +27,16 @@ export interface IngestThreadsOptions {
    * pass one that loads the TypeScript sources (test/support/ingest-thread-entry.js).
    */
   readonly entry?: string;
+  /** Each thread's young generation (default DEFAULT_YOUNG_GENERATION_MB). */
+  readonly youngGenerationMb?: number;
 }
+
+/**
+ * 48 MB (16 MB semi-spaces) rather than the process's --max-semi-space-size=64 (meant for the HTTP
+ * event loop): a thread's live request data is a few batches, and the smaller nursery stays in cache.
+ * Measured at batch 1,000 (20 s runs, alternating): 2–15 % more events/s in each of 4 pairs.
+ */
+export const DEFAULT_YOUNG_GENERATION_MB = 48;
 
 /** What each thread is started with (workerData). */
 export interface IngestThreadData {
@@ -75,8 +84,14 @@ interface InFlight {
 interface Thread {
   readonly worker: Worker;
   inFlight: number;
+  /** False once it exited: it takes no requests, and a replacement is on its way. */
+  alive: boolean;
   readonly exited: Promise<void>;
 }
+
+/** A thread that dies sooner than this after its start is replaced only after RESPAWN_DELAY_MS. */
+const STABLE_AFTER_MS = 10_000;
+const RESPAWN_DELAY_MS = 1_000;
 
 export class IngestThreads {
   private readonly threads: Thread[];
@@ -98,26 +113,39 @@ export class IngestThreads {
     };
     const entry = options.entry ?? path.join(__dirname, 'ingest-thread-main.js');
     const spawn = (index: number): Thread => {
-      const worker = new Worker(entry, { workerData: data });
+      const startedAt = Date.now();
+      const worker = new Worker(entry, {
+        workerData: data,
+        resourceLimits: {
+          maxYoungGenerationSizeMb: options.youngGenerationMb ?? DEFAULT_YOUNG_GENERATION_MB,
+        },
+      });
       const thread: Thread = {
         worker,
         inFlight: 0,
+        alive: true,
         exited: new Promise<void>((resolve) => worker.once('exit', () => resolve())),
       };
       worker.on('message', (message: ThreadMessage) => this.receive(thread, message));
       worker.on('error', (error) => this.onError(error));
       worker.on('exit', (code) => {
+        thread.alive = false;
         if (this.stopping !== null) return;
         // A crash, not an ingest error (those come back as 'failed'): its requests get a 500, what
         // they had committed stays committed (the client's retry is deduplicated), and a new thread
-        // takes its place.
+        // takes its place — after a pause if it died young, so a thread that cannot start (a missing
+        // build, a bad DATABASE_URL) does not spin.
         this.onError(new Error(`ingest thread exited with code ${code}; starting another`));
         for (const [id, request] of this.requests) {
           if (request.thread === thread) {
             this.settle(id, (r) => r.reject(new Error('the ingest thread stopped during the request')));
           }
         }
-        this.threads[index] = spawn(index);
+        const respawn = () => {
+          if (this.stopping === null) this.threads[index] = spawn(index);
+        };
+        if (Date.now() - startedAt >= STABLE_AFTER_MS) respawn();
+        else setTimeout(respawn, RESPAWN_DELAY_MS).unref();
       });
       return thread;
     };
@@ -132,9 +160,12 @@ export class IngestThreads {
     takeTokens: TakeTokens,
   ): Promise<IngestOutcome> {
     if (this.stopping !== null) return Promise.reject(new Error('the ingest threads are stopping'));
-    const thread = this.threads.reduce((best, candidate) =>
-      candidate.inFlight < best.inFlight ? candidate : best,
-    );
+    let thread: Thread | undefined;
+    for (const candidate of this.threads) {
+      if (candidate.alive && (thread === undefined || candidate.inFlight < thread.inFlight))
+        thread = candidate;
+    }
+    if (thread === undefined) return Promise.reject(new Error('no ingest thread is running (see the log)'));
     const id = this.nextId;
     this.nextId += 1;
     // A body that owns its whole ArrayBuffer moves to the thread without a copy; a slice of a pooled
@@ -146,17 +177,18 @@ export class IngestThreads {
         ? body
         : new Uint8Array(body);
     const message: HostMessage = { op: 'ingest', id, tenantId, shape, body: own };
+    const chosen = thread;
     return new Promise<IngestOutcome>((resolve, reject) => {
-      this.requests.set(id, { thread, takeTokens, resolve, reject });
-      thread.inFlight += 1;
-      thread.worker.postMessage(message, [own.buffer as ArrayBuffer]);
+      this.requests.set(id, { thread: chosen, takeTokens, resolve, reject });
+      chosen.inFlight += 1;
+      chosen.worker.postMessage(message, [own.buffer as ArrayBuffer]);
     });
   }
 
   /** A meter was created: every thread reloads the tenant's meters before its next batch. */
   invalidateMeters(tenantId: string): void {
     const message: HostMessage = { op: 'invalidateMeters', tenantId };
-    for (const { worker } of this.threads) worker.postMessage(message);
+    for (const { worker, alive } of this.threads) if (alive) worker.postMessage(message);
   }
 
   /** Lets every request in flight finish, then ends the threads (and their pools). */
