@@ -14,7 +14,7 @@
 // one and the one before is dropped, so memory is fixed (2 × bits / 8 bytes; 32 MiB by default) and the
 // last `capacity` to 2 × `capacity` ids are remembered (1–2 minutes at 100,000 events/s, far longer
 // at any usual rate; a retry later than that takes the slower path once). The filters live in a
-// SharedArrayBuffer that the process's ingest threads share (bits are set atomically).
+// SharedArrayBuffer that the process's ingest threads share.
 
 export interface RecentEventIdsOptions {
   /** Bits per generation, a power of two. Default 2^27 (16 MiB). */
@@ -82,31 +82,31 @@ export class RecentEventIds {
     const seen: T[] = [];
     const unseen: T[] = [];
     const tenantHash = fnv1a(tenantId, 0x811c9dc5);
+    const [first, second] = this.generations;
+    let filter = Atomics.load(this.header, CURRENT) === 0 ? first : second;
+    // The shared count of ids in the current generation is read once and added to once per call
+    // (not per id: one cache line written by every thread would bounce between the cores).
+    let room = this.capacity - Atomics.load(this.header, ADDED);
+    let added = 0;
     for (const item of items) {
       const h1 = fnv1a(idOf(item), tenantHash);
       const block = (h1 & this.blockMask) * BLOCK_WORDS;
       // The bit positions inside the block by double hashing; the step is odd, so they are distinct.
       const h2 = mix(h1 ^ 0x5bd1e995);
-      const current = this.header[CURRENT] ?? 0;
-      const [first, second] = this.generations;
       if (contains(first, block, h2) || contains(second, block, h2)) seen.push(item);
       else unseen.push(item);
-      this.add(current === 0 ? first : second, block, h2);
+      if (room <= 0) {
+        Atomics.add(this.header, ADDED, added);
+        added = 0;
+        filter = this.rotate();
+        room = this.capacity - Atomics.load(this.header, ADDED);
+      }
+      setBits(filter, block, h2);
+      added += 1;
+      room -= 1;
     }
+    Atomics.add(this.header, ADDED, added);
     return { seen, unseen };
-  }
-
-  private add(into: Int32Array, block: number, h2: number): void {
-    let filter = into;
-    if (Atomics.load(this.header, ADDED) >= this.capacity) filter = this.rotate();
-    let bit = h2 & 511;
-    const step = ((h2 >>> 9) & 511) | 1;
-    for (let i = 0; i < HASHES; i += 1) {
-      // Atomic, so two threads setting bits of one word cannot lose either's.
-      Atomics.or(filter, block + (bit >>> 5), 1 << (bit & 31));
-      bit = (bit + step) & 511;
-    }
-    Atomics.add(this.header, ADDED, 1);
   }
 
   /**
@@ -127,6 +127,19 @@ export class RecentEventIds {
       Atomics.store(this.header, ROTATING, 0);
     }
     return Atomics.load(this.header, CURRENT) === 0 ? first : second;
+  }
+}
+
+function setBits(filter: Int32Array, block: number, h2: number): void {
+  let bit = h2 & 511;
+  const step = ((h2 >>> 9) & 511) | 1;
+  for (let i = 0; i < HASHES; i += 1) {
+    // A plain read-modify-write, not Atomics.or (0.7 % of the machine in `perf` at batch 1,000): two
+    // threads setting bits of the same word at the same instant may lose one bit, a false "unseen"
+    // for that id, which costs its retry the long way once, never a count.
+    const word = block + (bit >>> 5);
+    filter[word] = (filter[word] ?? 0) | (1 << (bit & 31));
+    bit = (bit + step) & 511;
   }
 }
 

@@ -632,5 +632,21 @@ describe.each([
       );
       expect(seen.rows).toEqual([]);
     });
+
+    it('refuses, in the database, a key of no bytes or of more than 255 (0015 counts bytes)', async () => {
+      const insertKey = (eventId: string) =>
+        withTenant(harness.pools.app, tenant.id, (db) =>
+          db.query(
+            'INSERT INTO usage_event_keys (tenant_no, event_id, segment_id) VALUES (usage_tenant_key_no($1), $2, 1)',
+            [tenant.id, eventId],
+          ),
+        );
+      await expect(insertKey('')).rejects.toThrow(/usage_event_keys_event_id_check/);
+      await expect(insertKey(`${uid('long')}-${'x'.repeat(255)}`)).rejects.toThrow(
+        /usage_event_keys_event_id_check/,
+      );
+      // 255 bytes of printable ASCII, the longest id the API admits, is a key.
+      await expect(insertKey(`${uid('max')}-`.padEnd(255, 'x'))).resolves.toBeDefined();
+    });
   });
 });
