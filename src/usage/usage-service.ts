@@ -25,7 +25,7 @@ import {
   type NewMeter,
 } from './meter-repository';
 import { RecentEventIds, type RecentEventIdsOptions } from './recent-event-ids';
-import { IngestRateLimiter, type IngestLimit, type RateDecision } from './rate-limit';
+import { IngestRateLimiter, type IngestLimit } from './rate-limit';
 import { AggregateCache, readHoursExact } from './redis-aggregates';
 import { QuarantinedDeltasError, RollupCompactor } from './rollup-compactor';
 
@@ -132,10 +132,6 @@ export class UsageService {
             { recentIds: this.recentIds.memory, meterCacheTtlMs: deps.meterCacheTtlMs ?? 1_000 },
             deps.onCacheError,
           );
-  }
-
-  takeIngestTokens(tenantId: string, events: number): Promise<RateDecision> {
-    return this.limiter.take(tenantId, events);
   }
 
   /**
