@@ -74,9 +74,15 @@ export async function listMeterRows(db: PoolClient): Promise<MeterRow[]> {
  * The tenant's meters for the ingestion hot path, reloaded after `ttlMs`. Creating a meter through this
  * process invalidates at once; another API process sees it within `ttlMs`. Meters are immutable, so
  * the only staleness is a brand-new meter missing from rollups for at most that long (ADR 0008).
+ *
+ * The invalidation comes before the meter's transaction commits (it runs inside it), so a reload in
+ * between still reads the old list: for `ttlMs` after an invalidation, lists are read but not kept,
+ * and the first batch after the COMMIT reads the new meter instead of a list cached a moment before.
  */
 export class MeterCache {
   private readonly entries = new Map<string, { meters: Meter[]; loadedAtMs: number }>();
+  /** Tenants whose meters changed within `ttlMs`: until when their lists are not cached. */
+  private readonly changing = new Map<string, number>();
 
   constructor(
     private readonly pool: Pool,
@@ -89,11 +95,15 @@ export class MeterCache {
     if (cached && this.nowMs() - cached.loadedAtMs < this.ttlMs) return cached.meters;
     const rows = await withTenant(this.pool, tenantId, listMeterRows);
     const meters = rows.map(meterOf);
+    const changingUntil = this.changing.get(tenantId);
+    if (changingUntil !== undefined && this.nowMs() < changingUntil) return meters;
+    this.changing.delete(tenantId);
     this.entries.set(tenantId, { meters, loadedAtMs: this.nowMs() });
     return meters;
   }
 
   invalidate(tenantId: string): void {
     this.entries.delete(tenantId);
+    this.changing.set(tenantId, this.nowMs() + this.ttlMs);
   }
 }
