@@ -3,23 +3,14 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { runCompactionLoop, type CompactionLoopConfig } from './compaction-loop';
-import type { CompactionThreadError } from './compaction-thread';
+import { threadErrorOf } from './thread-errors';
 
 const port = parentPort;
 if (port === null) throw new Error('compaction-thread-main runs only as a worker thread');
 
-const loop = runCompactionLoop(workerData as CompactionLoopConfig, (error) => {
-  const message: CompactionThreadError =
-    error instanceof Error
-      ? {
-          kind: 'error',
-          name: error.name,
-          message: error.message,
-          ...(error.stack === undefined ? {} : { stack: error.stack }),
-        }
-      : { kind: 'error', message: String(error) };
-  port.postMessage(message);
-});
+const loop = runCompactionLoop(workerData as CompactionLoopConfig, (error) =>
+  port.postMessage(threadErrorOf(error)),
+);
 
 port.on('message', (message) => {
   if (message !== 'stop') return;

@@ -10,6 +10,7 @@
 
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { errorOfThread, type ThreadError } from './thread-errors';
 
 export interface CompactionThreadConfig {
   readonly databaseUrl: string;
@@ -22,15 +23,6 @@ export interface CompactionThread {
   stop(): Promise<void>;
 }
 
-/** The message the thread posts for each error of a pass; the host logs it. */
-export interface CompactionThreadError {
-  readonly kind: 'error';
-  /** The error's class name, e.g. QuarantinedDeltasError (which the API logs as an error). */
-  readonly name?: string;
-  readonly message: string;
-  readonly stack?: string;
-}
-
 /**
  * Starts the loop in a worker thread running compaction-thread-main.js from the compiled output (the
  * thread cannot run TypeScript; tests drive runCompactionLoop in compaction-loop.ts directly).
@@ -40,12 +32,8 @@ export function startCompactionThread(
   onError: (error: Error) => void,
 ): CompactionThread {
   const worker = new Worker(path.join(__dirname, 'compaction-thread-main.js'), { workerData: config });
-  worker.on('message', (message: CompactionThreadError) => {
-    const error = new Error(message.message);
-    if (message.name !== undefined) error.name = message.name;
-    if (message.stack !== undefined) error.stack = message.stack;
-    onError(error);
-  });
+  // Each error of a pass, posted by the thread; the host logs it (by name: thread-errors.ts).
+  worker.on('message', (message: ThreadError) => onError(errorOfThread(message)));
   worker.on('error', onError);
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   return {

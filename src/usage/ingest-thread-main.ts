@@ -2,15 +2,15 @@
 // same code as the event loop would (ingest-body.ts), with this thread's own Postgres pool, customer
 // resolutions and meter cache, and the process's shared recent-ids memory.
 
-import { DatabaseError } from 'pg';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createPool } from '../db/pool';
 import { CustomerResolver } from './customer-resolver';
 import { ingestBody } from './ingest-body';
-import type { HostMessage, IngestThreadData, ThreadError, ThreadMessage } from './ingest-threads';
+import type { HostMessage, IngestThreadData, ThreadMessage } from './ingest-threads';
 import { MeterCache } from './meter-repository';
 import type { RateDecision } from './rate-limit';
 import { RecentEventIds } from './recent-event-ids';
+import { threadErrorOf } from './thread-errors';
 
 const port = parentPort;
 if (port === null) throw new Error('ingest-thread-main runs only as a worker thread');
@@ -33,16 +33,6 @@ const awaitingTokens = new Map<number, { resolve: (d: RateDecision) => void; rej
 const inFlight = new Set<Promise<void>>();
 
 const post = (message: ThreadMessage) => port.postMessage(message);
-
-function threadErrorOf(error: unknown): ThreadError {
-  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
-  return {
-    name: error.name,
-    message: error.message,
-    ...(error.stack === undefined ? {} : { stack: error.stack }),
-    ...(error instanceof DatabaseError && error.code !== undefined ? { code: error.code } : {}),
-  };
-}
 
 async function ingest(message: Extract<HostMessage, { op: 'ingest' }>): Promise<void> {
   const { id } = message;

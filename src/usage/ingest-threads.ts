@@ -15,6 +15,7 @@ import { Worker } from 'node:worker_threads';
 import type { BodyShape, IngestOutcome, TakeTokens } from './ingest-body';
 import type { RateDecision } from './rate-limit';
 import type { RecentEventIdsMemory } from './recent-event-ids';
+import { errorOfThread, type ThreadError } from './thread-errors';
 
 export interface IngestThreadsOptions {
   /** Threads to start (each a V8 isolate of ~20 MB and its own Postgres pool). */
@@ -59,15 +60,6 @@ export type HostMessage =
   | { readonly op: 'abort'; readonly id: number }
   | { readonly op: 'invalidateMeters'; readonly tenantId: string }
   | { readonly op: 'stop' };
-
-/** An error thrown on a thread, as it crosses back: the host rethrows it as an Error of that name. */
-export interface ThreadError {
-  readonly name: string;
-  readonly message: string;
-  readonly stack?: string;
-  /** A Postgres SQLSTATE, when the error is the database's. */
-  readonly code?: string;
-}
 
 export type ThreadMessage =
   | { readonly op: 'tokens'; readonly id: number; readonly events: number }
@@ -217,7 +209,7 @@ export class IngestThreads {
       return;
     }
     if (message.op === 'done') this.settle(message.id, (r) => r.resolve(message.outcome));
-    else this.settle(message.id, (r) => r.reject(errorOf(message.error)));
+    else this.settle(message.id, (r) => r.reject(errorOfThread(message.error)));
   }
 
   private settle(id: number, finish: (request: InFlight) => void): void {
@@ -231,12 +223,4 @@ export class IngestThreads {
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
-}
-
-function errorOf(thrown: ThreadError): Error {
-  const error = new Error(thrown.message) as Error & { code?: string };
-  error.name = thrown.name;
-  if (thrown.stack !== undefined) error.stack = thrown.stack;
-  if (thrown.code !== undefined) error.code = thrown.code;
-  return error;
 }

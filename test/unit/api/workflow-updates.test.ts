@@ -48,6 +48,10 @@ async function problemFrom(failure: Error, idempotencyKey?: string): Promise<Pro
 
 const grpcError = (code: number, text: string) => Object.assign(new Error(`${code} ${text}`), { code });
 
+/** The workflow's validator refused the update with this failure type and message. */
+const refusal = (type: string, message: string) =>
+  new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.create({ type, message }));
+
 describe('a subscription update that gets no answer is a 503 the client may retry', () => {
   it.each([
     [
@@ -79,13 +83,7 @@ describe('a subscription update that gets no answer is a 503 the client may retr
 
 describe("the workflow's refusals become 4xx problems naming the field", () => {
   it('an InvalidRequest from a validator is a 422 whose field is snake_cased', async () => {
-    const failure = new WorkflowUpdateFailedError(
-      'Workflow Update failed',
-      ApplicationFailure.create({
-        type: 'InvalidRequest',
-        message: 'trialEnd: must be after the trial start',
-      }),
-    );
+    const failure = refusal('InvalidRequest', 'trialEnd: must be after the trial start');
     const problem = await problemFrom(failure);
     expect(problem.kind).toBe('unprocessable');
     expect(problem.extensions.field).toBe('trial_end');
@@ -93,13 +91,7 @@ describe("the workflow's refusals become 4xx problems naming the field", () => {
   });
 
   it('an InvalidState is a 409', async () => {
-    const failure = new WorkflowUpdateFailedError(
-      'Workflow Update failed',
-      ApplicationFailure.create({
-        type: 'InvalidState',
-        message: 'status: the subscription is already canceling',
-      }),
-    );
+    const failure = refusal('InvalidState', 'status: the subscription is already canceling');
     expect((await problemFrom(failure)).kind).toBe('conflict');
   });
 
